@@ -1,0 +1,1 @@
+//! The embedded double of PayU's token endpoint (placeholder; see issue 2).
