@@ -14,6 +14,8 @@
 //! definitions, which live in the binary (`src/main.rs`, `src/bdd/`): steps
 //! in a library can be dropped at link time and then show up as skipped.
 
+pub mod client;
+pub mod config;
 pub mod contract;
 pub mod double;
 pub mod redact;
