@@ -20,3 +20,6 @@ pub mod contract;
 pub mod double;
 pub mod redact;
 pub mod secret;
+pub mod chain;
+pub mod report;
+pub mod assets;

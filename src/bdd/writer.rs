@@ -1,0 +1,168 @@
+//! The cucumber event collector: turns cucumber's event stream into
+//! [`ScenarioReport`]s and prints one line per scenario as it finishes.
+//! Cucumber's own writers are not used: every report is rendered from the
+//! [`RunReport`](payu_contract::report::RunReport) this feeds.
+
+use super::context;
+use cucumber::event::{Cucumber, Feature, Rule, RetryableScenario, Scenario, Step, StepError};
+use cucumber::{Event, parser, writer};
+use payu_contract::report::terminal::{self, Style, Verbosity};
+use payu_contract::report::{ScenarioReport, StepReport, StepStatus, Verdict};
+use std::io::Write;
+use std::time::Instant;
+
+pub struct Collector {
+    style: Style,
+    verbosity: Verbosity,
+    pub scenarios: Vec<ScenarioReport>,
+    pub parse_errors: Vec<String>,
+    current: Option<(ScenarioReport, Instant)>,
+    step_started: Option<Instant>,
+    total: usize,
+}
+
+impl Collector {
+    pub fn new(style: Style, verbosity: Verbosity) -> Collector {
+        Collector {
+            style,
+            verbosity,
+            scenarios: Vec::new(),
+            parse_errors: Vec::new(),
+            current: None,
+            step_started: None,
+            total: 0,
+        }
+    }
+
+    fn scenario<W>(&mut self, feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario, ev: Scenario<W>) {
+        match ev {
+            Scenario::Started => {
+                let tags = feature.tags.iter().chain(&scenario.tags).map(|t| format!("@{t}")).collect();
+                let report = ScenarioReport {
+                    feature: feature.name.clone(),
+                    name: scenario.name.clone(),
+                    tags,
+                    verdict: Verdict::Passed,
+                    reason: None,
+                    duration_ms: 0,
+                    steps: vec![],
+                    exchanges: vec![],
+                    checks: vec![],
+                    notes: vec![],
+                };
+                self.current = Some((report, Instant::now()));
+            }
+            Scenario::Step(step, ev) | Scenario::Background(step, ev) => self.step(&step, ev),
+            Scenario::Finished => self.finish(),
+            _ => {}
+        }
+    }
+
+    fn step<W>(&mut self, step: &cucumber::gherkin::Step, ev: Step<W>) {
+        let (status, error) = match ev {
+            Step::Started => {
+                self.step_started = Some(Instant::now());
+                return;
+            }
+            Step::Passed(..) => (StepStatus::Passed, None),
+            Step::Skipped => (StepStatus::Skipped, Some("no step definition matches this step".to_owned())),
+            Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(step_error(&err))),
+        };
+        let duration_ms = self.step_started.take().map(|t| t.elapsed().as_millis() as u64).unwrap_or(0);
+        if let Some((report, _)) = &mut self.current {
+            report.steps.push(StepReport {
+                keyword: step.keyword.trim().to_owned(),
+                text: step.value.clone(),
+                status,
+                error,
+                duration_ms,
+            });
+        }
+    }
+
+    fn finish(&mut self) {
+        let Some((mut report, started)) = self.current.take() else {
+            return;
+        };
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        let record = context::get()
+            .finished
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default();
+        report.exchanges = record.exchanges;
+        report.checks = record.checks;
+        report.notes = record.notes;
+        let failed_step = report
+            .steps
+            .iter()
+            .find(|s| s.status != StepStatus::Passed)
+            .map(|s| format!("step \"{} {}\" {}: {}", s.keyword, s.text, status_word(s.status), s.error.clone().unwrap_or_default()));
+        (report.verdict, report.reason) = if let Some(fault) = record.fault {
+            (Verdict::NoVerdict, Some(fault))
+        } else if report.checks.iter().any(|c| !c.passed()) {
+            (Verdict::Drifted, None)
+        } else if let Some(why) = failed_step {
+            (Verdict::Drifted, Some(why))
+        } else {
+            (Verdict::Passed, None)
+        };
+        self.scenarios.push(report);
+        if self.verbosity != Verbosity::Quiet {
+            let last = self.scenarios.last().expect("just pushed");
+            let line = terminal::scenario_lines(last, self.style, self.verbosity, self.scenarios.len(), self.total);
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(line.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}
+
+fn status_word(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Passed => "passed",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "was skipped",
+    }
+}
+
+fn step_error(err: &StepError) -> String {
+    let text = match err {
+        StepError::Panic(info) => info
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "the step panicked".into()),
+        other => other.to_string(),
+    };
+    context::get().client.scrubber().scrub(&text)
+}
+
+impl<W: cucumber::World> cucumber::Writer<W> for Collector {
+    type Cli = cucumber::cli::Empty;
+
+    async fn handle_event(&mut self, ev: parser::Result<Event<Cucumber<W>>>, _: &Self::Cli) {
+        let value = match ev {
+            Ok(ev) => ev.value,
+            Err(e) => {
+                self.parse_errors.push(e.to_string());
+                return;
+            }
+        };
+        match value {
+            Cucumber::ParsingFinished { scenarios, .. } => self.total = scenarios,
+            Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
+                self.scenario(&f, &sc, event)
+            }
+            Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, RetryableScenario { event, .. }))) => {
+                self.scenario(&f, &sc, event)
+            }
+            _ => {}
+        }
+    }
+}
+
+impl writer::Normalized for Collector {}
+impl writer::NonTransforming for Collector {}
+

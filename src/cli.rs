@@ -1,0 +1,123 @@
+//! The command line: clap definitions only. Each subcommand's flags are
+//! turned into one options value; nothing here does work.
+//!
+//! Secrets (client secret, refresh token, password, store key) have no
+//! flags on purpose: a flag shows up in `ps` and in shell history. They come
+//! from the environment or `.env`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "payu-contract",
+    version,
+    about = "Contract tests for PayU's OAuth Refresh Token API (POST /oauth/token, grant_type=refresh_token)",
+    long_about = "Contract tests for PayU's OAuth Refresh Token API.\n\nRuns every documented scenario against the embedded double of the endpoint (default), PayU UAT, or any URL, and checks each response three ways: the documented expectation, a JSON Schema and a redacted snapshot.\n\nSettings come from flags, then the environment, then .env, then defaults.\nExit codes: 0 every check held; 1 the contract drifted; 2 usage or configuration error; 3 no verdict (endpoint unreachable, infrastructure fault, or token state unknown)."
+)]
+pub struct Cli {
+    /// Read settings from this file instead of ./.env (values already in the
+    /// environment win).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the contract suite (default target: the embedded double).
+    Run(RunArgs),
+    /// Run the double alone as an offline sandbox of the token endpoint.
+    Serve(ServeArgs),
+    /// List the double's profiles: the documented server and its drifts.
+    Profiles,
+}
+
+/// Where to run, as whom. Shared by every command that talks to a target.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// local (the embedded double), uat, or the https:// URL of a token endpoint.
+    #[arg(long, env = "PAYU_TARGET", value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The token endpoint URL (instead of --target).
+    #[arg(long, env = "PAYU_TOKEN_URL", value_name = "URL")]
+    pub token_url: Option<String>,
+    /// The partner's client id (live targets).
+    #[arg(long, env = "PAYU_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Username for the Get Token (password grant) call that starts a chain.
+    #[arg(long, env = "PAYU_USERNAME", value_name = "NAME")]
+    pub username: Option<String>,
+    /// Scope requested by the Get Token call.
+    #[arg(long, env = "PAYU_SCOPE", value_name = "SCOPE")]
+    pub scope: Option<String>,
+    /// How the client authenticates: body (documented form fields) or basic.
+    #[arg(long, env = "PAYU_CLIENT_AUTH", value_name = "body|basic")]
+    pub client_auth: Option<String>,
+    /// Where rotated refresh tokens are kept between runs.
+    #[arg(long, env = "PAYU_TOKEN_STORE", value_name = "FILE")]
+    pub token_store: Option<PathBuf>,
+    /// A PEM file with an extra CA certificate to trust (private CA).
+    #[arg(long, env = "PAYU_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Allow the production endpoint (accounts.payu.in): the suite rotates tokens there.
+    #[arg(long)]
+    pub allow_production: bool,
+    /// Total time for one request, in seconds.
+    #[arg(long, env = "PAYU_TIMEOUT", value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Time to connect, in seconds.
+    #[arg(long, env = "PAYU_CONNECT_TIMEOUT", value_name = "SECONDS")]
+    pub connect_timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Profile of the embedded double (see `payu-contract profiles`); local target only.
+    #[arg(long, env = "PAYU_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Only scenarios matching this tag expression, e.g. "@documented and not @consumes".
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+    /// Run scenarios tagged @destructive (replaying used tokens) against a live target.
+    #[arg(long)]
+    pub allow_destructive: bool,
+    /// Folder with the .feature files and schemas/ (default: the built-in suite).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Folder with the snapshot baselines (default: the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Write the run as a versioned JSON document.
+    #[arg(long, value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Only the summary and the final verdict.
+    #[arg(long, short, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Every check and note, not only the failing ones.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: String,
+    /// The double's profile (see `payu-contract profiles`).
+    #[arg(long, default_value = "documented", value_name = "NAME")]
+    pub profile: String,
+    /// Serve HTTPS with this PEM certificate (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Seed the double with these fixtures (JSON, as printed at start) instead of random ones.
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+}

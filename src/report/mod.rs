@@ -1,0 +1,209 @@
+//! The run as data ([`RunReport`]) and its renderings. Every format has the
+//! same small API, `write(path, &RunReport)`, and reads only the report:
+//! nothing here talks to the network or sees a secret (the report is built
+//! from redacted material).
+
+pub mod json;
+pub mod terminal;
+
+use crate::client::RequestRecord;
+use crate::contract::{CheckOutcome, DriftClass};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of the JSON report's shape.
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Passed,
+    Drifted,
+    Skipped,
+    NoVerdict,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Drifted => "drifted",
+            Verdict::Skipped => "skipped",
+            Verdict::NoVerdict => "no verdict",
+        }
+    }
+}
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    pub const PASSED: i32 = 0;
+    pub const DRIFTED: i32 = 1;
+    pub const CONFIG: i32 = 2;
+    pub const NO_VERDICT: i32 = 3;
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    pub format: String,
+    pub version: u32,
+    pub tool_version: String,
+    pub target: TargetInfo,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub verdict: Verdict,
+    pub exit_code: i32,
+    /// Why the run as a whole has no verdict (token state unknown, ...).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    pub summary: Summary,
+    pub scenarios: Vec<ScenarioReport>,
+    pub documentation_findings: Vec<Finding>,
+    pub rfc6749_notes: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub name: String,
+    pub token_url: String,
+    pub live: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub profile: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub drifted: usize,
+    pub skipped: usize,
+    pub no_verdict: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScenarioReport {
+    pub feature: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    pub duration_ms: u64,
+    pub steps: Vec<StepReport>,
+    pub exchanges: Vec<ExchangeReport>,
+    pub checks: Vec<CheckOutcome>,
+    pub notes: Vec<String>,
+}
+
+impl ScenarioReport {
+    pub fn drift_classes(&self) -> Vec<DriftClass> {
+        let mut classes: Vec<DriftClass> = self
+            .checks
+            .iter()
+            .flat_map(|c| c.drifts.iter().map(|d| d.class))
+            .collect();
+        classes.sort();
+        classes.dedup();
+        classes
+    }
+
+    /// The scenario's id in reports: feature and name.
+    pub fn id(&self) -> String {
+        format!("{} / {}", self.feature, self.name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepReport {
+    pub keyword: String,
+    pub text: String,
+    pub status: StepStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExchangeReport {
+    pub request: RequestRecord,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response: Option<ResponseRecord>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fault: Option<String>,
+    pub elapsed_ms: u64,
+    pub attempts: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Redacted: credentials replaced by `[redacted]`.
+    pub body: String,
+}
+
+/// A statement about the documentation itself, made once per report.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Finding {
+    pub title: String,
+    pub detail: String,
+}
+
+impl Summary {
+    pub fn of(scenarios: &[ScenarioReport]) -> Summary {
+        let count = |v| scenarios.iter().filter(|s| s.verdict == v).count();
+        Summary {
+            total: scenarios.len(),
+            passed: count(Verdict::Passed),
+            drifted: count(Verdict::Drifted),
+            skipped: count(Verdict::Skipped),
+            no_verdict: count(Verdict::NoVerdict),
+        }
+    }
+}
+
+/// The run's verdict and exit code: drift is a finding and wins over
+/// scenarios that could not be judged, unless the token state is unknown,
+/// which always means "no verdict" (the next run needs attention first).
+pub fn overall(summary: &Summary, token_state_unknown: bool) -> (Verdict, i32) {
+    if token_state_unknown {
+        (Verdict::NoVerdict, exit::NO_VERDICT)
+    } else if summary.drifted > 0 {
+        (Verdict::Drifted, exit::DRIFTED)
+    } else if summary.no_verdict > 0 || summary.passed == 0 {
+        (Verdict::NoVerdict, exit::NO_VERDICT)
+    } else {
+        (Verdict::Passed, exit::PASSED)
+    }
+}
+
+/// What the documentation page itself gets wrong (NOTES.md §2), stated once
+/// so nobody chases these as endpoint bugs.
+pub fn documentation_findings() -> Vec<Finding> {
+    [
+        ("client_ID vs client_id", "The parameter table says client_ID; the sample request sends client_id. Form keys are case-sensitive: the wire name is client_id."),
+        ("expire_in vs expires_in", "The response table says expire_in; the sample (and RFC 6749) says expires_in. The suite expects expires_in."),
+        ("created_at unit", "created_at is described as milliseconds, but the sample 1553511296 is seconds (2019-03-25 UTC). The suite expects seconds."),
+        ("without client secret under 401", "The failure table lists \"without client secret\" under 401 but shows a success body: client_secret is optional, so the suite expects 200."),
+        ("sample client id", "The example client id contains a stray space; a real client id is 64 hex characters."),
+        ("expires_in value", "The note says the lifetime is configurable by the partner: expires_in is checked as a positive integer, 7199 only in the sample."),
+        ("scope example", "scope is described with a Payouts example, while the sample says hub_session."),
+    ]
+    .into_iter()
+    .map(|(t, d)| Finding { title: t.into(), detail: d.into() })
+    .collect()
+}
+
+/// Documented behaviour that differs from RFC 6749, informational only.
+pub fn rfc6749_notes() -> Vec<Finding> {
+    vec![Finding {
+        title: "401 for every error".into(),
+        detail: "RFC 6749 §5.2 answers 400 for invalid_request, invalid_grant and unsupported_grant_type, and 401 only for invalid_client. The page documents 401 for all of them, and the suite holds the endpoint to the page: a change to 400 is reported as drift.".into(),
+    }]
+}

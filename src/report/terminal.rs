@@ -1,0 +1,115 @@
+//! What a person sees on the terminal: one line per scenario as it
+//! finishes, then a summary. Colour only on a terminal (and never when
+//! `NO_COLOR` or `CI` is set).
+
+use super::{RunReport, ScenarioReport, Verdict};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    Quiet,
+    #[default]
+    Normal,
+    Verbose,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    colour: bool,
+}
+
+impl Style {
+    pub fn detect() -> Style {
+        let colour = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var("CI").map(|v| v.is_empty() || v == "false").unwrap_or(true);
+        Style { colour }
+    }
+
+    pub fn plain() -> Style {
+        Style { colour: false }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn verdict(&self, v: Verdict) -> String {
+        let (code, label) = match v {
+            Verdict::Passed => ("32", "PASS"),
+            Verdict::Drifted => ("31;1", "DRIFT"),
+            Verdict::Skipped => ("33", "SKIP"),
+            Verdict::NoVerdict => ("35;1", "NO VERDICT"),
+        };
+        self.paint(code, &format!("{label:<10}"))
+    }
+}
+
+/// The line (and, when verbose or drifted, the detail lines) for one
+/// finished scenario.
+pub fn scenario_lines(s: &ScenarioReport, style: Style, verbosity: Verbosity, index: usize, total: usize) -> String {
+    let mut out = format!(
+        "{} [{index:>2}/{total}] {}  ({} ms)\n",
+        style.verdict(s.verdict),
+        s.id(),
+        s.duration_ms
+    );
+    let detail = verbosity == Verbosity::Verbose || s.verdict != Verdict::Passed;
+    if detail {
+        if let Some(r) = &s.reason {
+            out.push_str(&format!("           {r}\n"));
+        }
+        for c in &s.checks {
+            for d in &c.drifts {
+                out.push_str(&format!("           - {} ({}): {}\n", c.name, d.class, d_line(d)));
+            }
+        }
+    }
+    if verbosity == Verbosity::Verbose {
+        for n in &s.notes {
+            out.push_str(&format!("           note: {n}\n"));
+        }
+        for c in s.checks.iter().filter(|c| c.passed()) {
+            out.push_str(&format!("           ok: {}\n", c.name));
+        }
+    }
+    out
+}
+
+fn d_line(d: &crate::contract::Drift) -> String {
+    format!("{}: expected {}, observed {}", d.path, d.expected, d.observed)
+}
+
+pub fn summary_lines(r: &RunReport, style: Style) -> String {
+    let s = &r.summary;
+    let mut out = format!(
+        "\n{} scenarios: {} passed, {} drifted, {} skipped, {} no verdict  ({} ms, target {} {})\n",
+        s.total, s.passed, s.drifted, s.skipped, s.no_verdict, r.duration_ms, r.target.name, r.target.token_url
+    );
+    if let Some(reason) = &r.reason {
+        out.push_str(&format!("{reason}\n"));
+    }
+    let verdict = match r.verdict {
+        Verdict::Passed => "every documented check held",
+        Verdict::Drifted => "the endpoint drifted from the documented contract",
+        Verdict::NoVerdict => "no verdict: the endpoint could not be judged",
+        Verdict::Skipped => "nothing ran",
+    };
+    out.push_str(&format!("{} {verdict} (exit {})\n", style.verdict(r.verdict), r.exit_code));
+    out
+}
+
+/// Writes a report file, creating its folder. Shared by every format.
+pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
