@@ -189,6 +189,10 @@ fn refresh(
         })?;
     // Client auth comes after the token check, so a bad client is only
     // visible with a good token, and it rejects before anything is consumed.
+    // Deliberate deviation: Doorkeeper 4.4–5.0 (`validate_client` is
+    // `!credentials || !!client`) lets a request with NO client credentials
+    // through; the harness's contract requires the client, so the double
+    // answers invalid_client there.
     let client = authenticate(state, headers, params)?;
     if client != grant.client {
         return Err(OAuthError::InvalidGrant);
@@ -215,7 +219,9 @@ fn refresh(
 }
 
 /// `PasswordAccessTokenRequest`: client, resource owner, scopes; then a new
-/// token chain for that client.
+/// token chain for that client. Doorkeeper 5.0 checks the client only when a
+/// `client_id` parameter is present; the double always requires one, as
+/// PayU documents client credentials for "Get Token".
 fn password(
     state: &DoubleState,
     headers: &HeaderMap,

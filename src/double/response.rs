@@ -75,7 +75,8 @@ pub(crate) fn success(b: &Behaviour, issued: &Issued<'_>) -> Response {
         },
     ));
     fields.push(("refresh_token", Val::Str(issued.refresh_token)));
-    if !shape.scope_missing {
+    // Doorkeeper drops blank values from the body (`reject { blank? }`).
+    if !shape.scope_missing && !issued.scope.is_empty() {
         fields.push(("scope", Val::Str(issued.scope)));
     }
     fields.push((
