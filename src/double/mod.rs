@@ -1,1 +1,217 @@
-//! The embedded double of PayU's token endpoint (placeholder; see issue 2).
+//! The embedded double of PayU's token endpoint (`POST /oauth/token`): a real
+//! HTTP server that answers the way the real server does (Doorkeeper
+//! 4.4.1–5.0.x plus PayU's `user_uuid`), or, under a [`Profile`], the way a
+//! drifted server would.
+//!
+//! This file is the public API: options, fixtures, and starting/stopping the
+//! server. The behaviour lives in `handler.rs` (grants), `state.rs` (clients
+//! and token rotation), `error.rs` and `response.rs` (what goes on the wire),
+//! `params.rs` (reading the request) and `profile.rs` (what may change).
+
+mod error;
+mod handler;
+mod params;
+mod profile;
+mod response;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use error::OAuthError;
+pub use profile::{Mutation, Profile, SLOW_DELAY};
+pub use state::{ClientFixture, ClientKind, DoubleState, UserFixture};
+
+/// How to run the double.
+#[derive(Clone, Debug)]
+pub struct DoubleOptions {
+    pub profile: Profile,
+    /// Lifetime of issued access tokens; `expires_in` counts down from it.
+    pub access_token_ttl_secs: u64,
+    /// `None`: random credentials and tokens on every start.
+    pub fixtures: Option<Fixtures>,
+    /// Larger bodies are refused with 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for DoubleOptions {
+    fn default() -> Self {
+        DoubleOptions {
+            profile: Profile::Documented,
+            access_token_ttl_secs: 7200,
+            fixtures: None,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The credentials the double knows, and a live refresh token per client at
+/// start. Given in [`DoubleOptions`], they are seeded exactly, so a run can be
+/// reproduced.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Fixtures {
+    pub clients: Vec<ClientFixture>,
+    pub user: UserFixture,
+}
+
+impl Fixtures {
+    /// The first client of that kind.
+    pub fn client(&self, kind: ClientKind) -> Option<&ClientFixture> {
+        self.clients.iter().find(|c| c.kind == kind)
+    }
+}
+
+/// The double as an axum router, for serving it yourself or calling it in-process.
+pub fn app(state: DoubleState) -> axum::Router {
+    handler::router(state)
+}
+
+/// Bind `addr` (port 0 picks a free port) and serve plain HTTP on the
+/// current tokio runtime.
+pub async fn start(opts: DoubleOptions, addr: SocketAddr) -> io::Result<RunningDouble> {
+    use axum::serve::ListenerExt;
+    let state = DoubleState::new(opts);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    // Small request/response pairs on keep-alive connections: Nagle would
+    // add delays a benchmark would mistake for the server.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningDouble {
+        addr,
+        scheme: "http",
+        state,
+        stop: Some(Stop::Plain(tx)),
+        task: Some(task),
+    })
+}
+
+/// As [`start`], over HTTPS with the given PEM certificate chain and key.
+pub async fn start_tls(
+    opts: DoubleOptions,
+    addr: SocketAddr,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> io::Result<RunningDouble> {
+    // rustls is built with aws-lc-rs as its only provider here, so it picks
+    // it up without an explicit install_default().
+    let config =
+        axum_server::tls_rustls::RustlsConfig::from_pem(cert_pem.to_vec(), key_pem.to_vec())
+            .await?;
+    let state = DoubleState::new(opts);
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+    let router = app(state.clone());
+    let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
+    // Only once it listens is a shutdown notification sure to be seen.
+    handle.listening().await;
+    Ok(RunningDouble {
+        addr,
+        scheme: "https",
+        state,
+        stop: Some(Stop::Tls(handle)),
+        task: Some(task),
+    })
+}
+
+enum Stop {
+    Plain(oneshot::Sender<()>),
+    Tls(axum_server::Handle<SocketAddr>),
+}
+
+/// A double serving on a local port. Dropping it stops the server abruptly;
+/// [`RunningDouble::shutdown`] stops it gracefully.
+pub struct RunningDouble {
+    addr: SocketAddr,
+    scheme: &'static str,
+    state: DoubleState,
+    stop: Option<Stop>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl RunningDouble {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/oauth/token` (https for [`start_tls`]); a
+    /// wildcard bind address is written as loopback, which is reachable.
+    pub fn token_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!(
+            "{}://{}/oauth/token",
+            self.scheme,
+            SocketAddr::new(ip, self.addr.port())
+        )
+    }
+
+    pub fn state(&self) -> &DoubleState {
+        &self.state
+    }
+
+    pub fn fixtures(&self) -> Fixtures {
+        self.state.fixtures()
+    }
+
+    /// Stop accepting, let in-flight requests finish (up to about 2 s), then
+    /// stop for good.
+    pub async fn shutdown(mut self) {
+        match self.stop.take() {
+            Some(Stop::Plain(tx)) => {
+                let _ = tx.send(());
+            }
+            Some(Stop::Tls(handle)) => handle.graceful_shutdown(Some(Duration::from_secs(1))),
+            None => {}
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(2), &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RunningDouble {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for RunningDouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningDouble")
+            .field("addr", &self.addr)
+            .field("scheme", &self.scheme)
+            .field("state", &self.state)
+            .finish()
+    }
+}
