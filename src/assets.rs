@@ -15,7 +15,9 @@ static SNAPSHOTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/snapshots");
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssetError {
-    #[error("{what} folder {path} does not exist: name an existing folder with {flag}, or leave {flag} out to use the built-in suite")]
+    #[error(
+        "{what} folder {path} does not exist: name an existing folder with {flag}, or leave {flag} out to use the built-in suite"
+    )]
     Missing {
         what: &'static str,
         flag: &'static str,
@@ -36,7 +38,10 @@ pub struct Assets {
 }
 
 impl Assets {
-    pub fn resolve(features: Option<&Path>, snapshots: Option<&Path>) -> Result<Assets, AssetError> {
+    pub fn resolve(
+        features: Option<&Path>,
+        snapshots: Option<&Path>,
+    ) -> Result<Assets, AssetError> {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut unpacked: Option<tempfile::TempDir> = None;
         let mut unpack = |dir: &Dir<'_>, name: &str| -> Result<PathBuf, AssetError> {

@@ -28,9 +28,13 @@ impl ChainSink for NoSink {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
-    #[error("the rotated refresh token could not be saved ({0}); it is the only valid token now: fix the token store and rerun")]
+    #[error(
+        "the rotated refresh token could not be saved ({0}); it is the only valid token now: fix the token store and rerun"
+    )]
     Persist(String),
-    #[error("the refresh token state is unknown: a refresh was sent and no answer came back; the next run must start from a fresh token (PAYU_REFRESH_TOKEN or the Get Token call)")]
+    #[error(
+        "the refresh token state is unknown: a refresh was sent and no answer came back; the next run must start from a fresh token (PAYU_REFRESH_TOKEN or the Get Token call)"
+    )]
     Unknown,
 }
 

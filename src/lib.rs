@@ -14,12 +14,12 @@
 //! definitions, which live in the binary (`src/main.rs`, `src/bdd/`): steps
 //! in a library can be dropped at link time and then show up as skipped.
 
+pub mod assets;
+pub mod chain;
 pub mod client;
 pub mod config;
 pub mod contract;
 pub mod double;
 pub mod redact;
-pub mod secret;
-pub mod chain;
 pub mod report;
-pub mod assets;
+pub mod secret;

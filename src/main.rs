@@ -22,7 +22,11 @@ fn main() -> ExitCode {
             // clap prints help/version to stdout (exit 0) and usage errors to
             // stderr (exit 2), each on its own.
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::CONFIG as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                exit::CONFIG as u8
+            } else {
+                0
+            });
         }
     };
     if let Err(message) = load_env_file(cli.env_file.as_deref()) {
@@ -53,18 +57,26 @@ fn main() -> ExitCode {
 fn load_env_file(path: Option<&std::path::Path>) -> Result<(), String> {
     match path {
         Some(p) => dotenvy::from_path(p).map(|_| ()).map_err(|e| {
-            format!("--env-file {} cannot be read ({e}): name an existing file of KEY=value lines", p.display())
+            format!(
+                "--env-file {} cannot be read ({e}): name an existing file of KEY=value lines",
+                p.display()
+            )
         }),
         None => match dotenvy::dotenv() {
             Ok(_) => Ok(()),
             Err(e) if e.not_found() => Ok(()),
-            Err(e) => Err(format!(".env cannot be read ({e}): fix the line it names, or pass --env-file")),
+            Err(e) => Err(format!(
+                ".env cannot be read ({e}): fix the line it names, or pass --env-file"
+            )),
         },
     }
 }
 
 fn secret_env(name: &str) -> Option<Secret<String>> {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).map(Secret::new)
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
 }
 
 pub fn settings_from(t: &cli::TargetArgs) -> Settings {
@@ -123,7 +135,10 @@ fn run(args: cli::RunArgs) -> i32 {
         verbosity,
         style: Style::detect(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -157,7 +172,11 @@ fn quiet_panics() {
             .payload()
             .downcast_ref::<String>()
             .cloned()
-            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .or_else(|| {
+                info.payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+            })
             .unwrap_or_default();
         tracing::debug!("step failure or panic: {msg}");
     }));

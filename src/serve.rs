@@ -48,7 +48,9 @@ pub fn serve(args: ServeArgs) -> i32 {
         (Some(c), Some(k)) => match (std::fs::read(c), std::fs::read(k)) {
             (Ok(c), Ok(k)) => Some((c, k)),
             (Err(e), _) | (_, Err(e)) => {
-                return usage(format!("--tls-cert/--tls-key cannot be read ({e}): name PEM files"));
+                return usage(format!(
+                    "--tls-cert/--tls-key cannot be read ({e}): name PEM files"
+                ));
             }
         },
         _ => None,
@@ -58,7 +60,10 @@ pub fn serve(args: ServeArgs) -> i32 {
         fixtures,
         ..DoubleOptions::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -2,12 +2,12 @@
 //! (the embedded double or a live URL), runs the features through cucumber,
 //! and turns the outcome into a report, terminal lines and an exit code.
 
+use crate::bdd::ContractWorld;
 use crate::bdd::context::{self, RunContext};
 use crate::bdd::writer::Collector;
-use crate::bdd::ContractWorld;
+use cucumber::World as _;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
-use cucumber::{World as _, WriterExt as _};
 use futures::FutureExt as _;
 use payu_contract::assets::Assets;
 use payu_contract::chain::{NoSink, TokenChain};
@@ -69,7 +69,9 @@ struct Prepared {
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let started = Instant::now();
-    let config = settings.resolve().map_err(|e| Failure::Usage(e.to_string()))?;
+    let config = settings
+        .resolve()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let assets = Assets::resolve(opts.features.as_deref(), opts.snapshots.as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let schemas = Schemas::load(&assets.schemas()).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -84,16 +86,26 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
 
     let scrubber = Scrubber::default();
     let prepared = prepare(&config, &scrubber).await?;
-    for secret in [&prepared.credentials.client_secret, &prepared.credentials.password]
-        .into_iter()
-        .flatten()
+    for secret in [
+        &prepared.credentials.client_secret,
+        &prepared.credentials.password,
+    ]
+    .into_iter()
+    .flatten()
     {
         scrubber.add(secret.expose());
     }
-    let client = TokenClient::new(prepared.token_url.clone(), config.client.clone(), scrubber.clone())
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let client = TokenClient::new(
+        prepared.token_url.clone(),
+        config.client.clone(),
+        scrubber.clone(),
+    )
+    .map_err(|e| Failure::Usage(e.to_string()))?;
 
-    let documented = prepared.profile.as_deref().is_none_or(|p| p == "documented");
+    let documented = prepared
+        .profile
+        .as_deref()
+        .is_none_or(|p| p == "documented");
     let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
     let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
         SnapshotMode::Review
@@ -116,7 +128,9 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let skip_destructive = config.target.is_live() && !config.allow_destructive;
     let filter = {
         let skipped = skipped.clone();
-        move |f: &cucumber::gherkin::Feature, r: Option<&cucumber::gherkin::Rule>, s: &cucumber::gherkin::Scenario| {
+        move |f: &cucumber::gherkin::Feature,
+              r: Option<&cucumber::gherkin::Rule>,
+              s: &cucumber::gherkin::Scenario| {
             let all_tags: Vec<&String> = f
                 .tags
                 .iter()
@@ -159,13 +173,17 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .after(|_, _, _, _, world| {
             if let Some(world) = world {
                 let record = std::mem::take(&mut world.record);
-                *context::get().finished.lock().unwrap_or_else(|e| e.into_inner()) = Some(record);
+                *context::get()
+                    .finished
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(record);
             }
             async {}.boxed_local()
         })
         .filter_run(assets.features.clone(), filter)
         .await;
-    let collector: Collector = collector.into_inner();
+    // FailOnSkipped only lends its inner writer.
+    let collector: &Collector = &collector;
     if let Some(double) = prepared.double {
         double.shutdown().await;
     }
@@ -176,7 +194,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         )));
     }
 
-    let mut scenarios = collector.scenarios;
+    let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     let ctx = context::get();
     let token_unknown = ctx.chain.is_unknown();
@@ -209,15 +227,28 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         documentation_findings: report::documentation_findings(),
         rfc6749_notes: report::rfc6749_notes(),
     };
-    for s in run_report.scenarios.iter().filter(|s| s.verdict == Verdict::Skipped) {
+    for s in run_report
+        .scenarios
+        .iter()
+        .filter(|s| s.verdict == Verdict::Skipped)
+    {
         if opts.verbosity != Verbosity::Quiet {
-            print!("{}", report::terminal::scenario_lines(s, opts.style, opts.verbosity, 0, 0));
+            print!(
+                "{}",
+                report::terminal::scenario_lines(s, opts.style, opts.verbosity, 0, 0)
+            );
         }
     }
-    print!("{}", report::terminal::summary_lines(&run_report, opts.style));
+    print!(
+        "{}",
+        report::terminal::summary_lines(&run_report, opts.style)
+    );
     if let Some(path) = &opts.report_json {
         report::json::write(path, &run_report).map_err(|e| {
-            Failure::Usage(format!("cannot write the JSON report to {}: {e}", path.display()))
+            Failure::Usage(format!(
+                "cannot write the JSON report to {}: {e}",
+                path.display()
+            ))
         })?;
     }
     Ok(run_report.exit_code)
@@ -237,13 +268,19 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             };
             let running = double::start(opts, ([127, 0, 0, 1], 0).into())
                 .await
-                .map_err(|e| Failure::NoVerdict(format!("cannot start the embedded double on 127.0.0.1: {e}")))?;
+                .map_err(|e| {
+                    Failure::NoVerdict(format!(
+                        "cannot start the embedded double on 127.0.0.1: {e}"
+                    ))
+                })?;
             let fixtures = running.fixtures();
             let client = fixtures
                 .clients
                 .iter()
                 .find(|c| c.kind == ClientKind::Public)
-                .ok_or_else(|| Failure::NoVerdict("the double has no client of the documented kind".into()))?
+                .ok_or_else(|| {
+                    Failure::NoVerdict("the double has no client of the documented kind".into())
+                })?
                 .clone();
             scrubber.add(&client.refresh_token);
             let token_url = url::Url::parse(&running.token_url())
@@ -278,4 +315,3 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
         }
     }
 }
-

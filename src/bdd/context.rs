@@ -35,5 +35,7 @@ pub fn install(ctx: RunContext) -> Arc<RunContext> {
 }
 
 pub fn get() -> &'static RunContext {
-    CONTEXT.get().expect("run context installed before cucumber starts")
+    CONTEXT
+        .get()
+        .expect("run context installed before cucumber starts")
 }

@@ -4,7 +4,7 @@
 //! [`RunReport`](payu_contract::report::RunReport) this feeds.
 
 use super::context;
-use cucumber::event::{Cucumber, Feature, Rule, RetryableScenario, Scenario, Step, StepError};
+use cucumber::event::{Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError};
 use cucumber::{Event, parser, writer};
 use payu_contract::report::terminal::{self, Style, Verbosity};
 use payu_contract::report::{ScenarioReport, StepReport, StepStatus, Verdict};
@@ -34,10 +34,20 @@ impl Collector {
         }
     }
 
-    fn scenario<W>(&mut self, feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario, ev: Scenario<W>) {
+    fn scenario<W>(
+        &mut self,
+        feature: &cucumber::gherkin::Feature,
+        scenario: &cucumber::gherkin::Scenario,
+        ev: Scenario<W>,
+    ) {
         match ev {
             Scenario::Started => {
-                let tags = feature.tags.iter().chain(&scenario.tags).map(|t| format!("@{t}")).collect();
+                let tags = feature
+                    .tags
+                    .iter()
+                    .chain(&scenario.tags)
+                    .map(|t| format!("@{t}"))
+                    .collect();
                 let report = ScenarioReport {
                     feature: feature.name.clone(),
                     name: scenario.name.clone(),
@@ -65,10 +75,17 @@ impl Collector {
                 return;
             }
             Step::Passed(..) => (StepStatus::Passed, None),
-            Step::Skipped => (StepStatus::Skipped, Some("no step definition matches this step".to_owned())),
+            Step::Skipped => (
+                StepStatus::Skipped,
+                Some("no step definition matches this step".to_owned()),
+            ),
             Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(step_error(&err))),
         };
-        let duration_ms = self.step_started.take().map(|t| t.elapsed().as_millis() as u64).unwrap_or(0);
+        let duration_ms = self
+            .step_started
+            .take()
+            .map(|t| t.elapsed().as_millis() as u64)
+            .unwrap_or(0);
         if let Some((report, _)) = &mut self.current {
             report.steps.push(StepReport {
                 keyword: step.keyword.trim().to_owned(),
@@ -98,7 +115,15 @@ impl Collector {
             .steps
             .iter()
             .find(|s| s.status != StepStatus::Passed)
-            .map(|s| format!("step \"{} {}\" {}: {}", s.keyword, s.text, status_word(s.status), s.error.clone().unwrap_or_default()));
+            .map(|s| {
+                format!(
+                    "step \"{} {}\" {}: {}",
+                    s.keyword,
+                    s.text,
+                    status_word(s.status),
+                    s.error.clone().unwrap_or_default()
+                )
+            });
         (report.verdict, report.reason) = if let Some(fault) = record.fault {
             (Verdict::NoVerdict, Some(fault))
         } else if report.checks.iter().any(|c| !c.passed()) {
@@ -111,7 +136,13 @@ impl Collector {
         self.scenarios.push(report);
         if self.verbosity != Verbosity::Quiet {
             let last = self.scenarios.last().expect("just pushed");
-            let line = terminal::scenario_lines(last, self.style, self.verbosity, self.scenarios.len(), self.total);
+            let line = terminal::scenario_lines(
+                last,
+                self.style,
+                self.verbosity,
+                self.scenarios.len(),
+                self.total,
+            );
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(line.as_bytes());
             let _ = out.flush();
@@ -155,9 +186,10 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
             Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
                 self.scenario(&f, &sc, event)
             }
-            Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, RetryableScenario { event, .. }))) => {
-                self.scenario(&f, &sc, event)
-            }
+            Cucumber::Feature(
+                f,
+                Feature::Rule(_, Rule::Scenario(sc, RetryableScenario { event, .. })),
+            ) => self.scenario(&f, &sc, event),
             _ => {}
         }
     }
@@ -165,4 +197,3 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
 
 impl writer::Normalized for Collector {}
 impl writer::NonTransforming for Collector {}
-

@@ -155,7 +155,7 @@ impl Snapshots {
             None => (
                 Drift::new(
                     DriftClass::SnapshotChanged,
-                    format!("snapshots/{name}.snap"),
+                    format!("{}/{name}.snap", self.dir.display()),
                     "a stored snapshot",
                     "none stored yet: review it with `cargo insta review` (or accept with INSTA_UPDATE=always)",
                 ),
@@ -164,7 +164,7 @@ impl Snapshots {
             Some(old) => (
                 Drift::new(
                     DriftClass::SnapshotChanged,
-                    format!("snapshots/{name}.snap"),
+                    format!("{}/{name}.snap", self.dir.display()),
                     "the stored snapshot",
                     "a different response (see the diff)",
                 ),

@@ -23,7 +23,9 @@ impl Style {
     pub fn detect() -> Style {
         let colour = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var("CI").map(|v| v.is_empty() || v == "false").unwrap_or(true);
+            && std::env::var("CI")
+                .map(|v| v.is_empty() || v == "false")
+                .unwrap_or(true);
         Style { colour }
     }
 
@@ -52,7 +54,13 @@ impl Style {
 
 /// The line (and, when verbose or drifted, the detail lines) for one
 /// finished scenario.
-pub fn scenario_lines(s: &ScenarioReport, style: Style, verbosity: Verbosity, index: usize, total: usize) -> String {
+pub fn scenario_lines(
+    s: &ScenarioReport,
+    style: Style,
+    verbosity: Verbosity,
+    index: usize,
+    total: usize,
+) -> String {
     let mut out = format!(
         "{} [{index:>2}/{total}] {}  ({} ms)\n",
         style.verdict(s.verdict),
@@ -66,7 +74,12 @@ pub fn scenario_lines(s: &ScenarioReport, style: Style, verbosity: Verbosity, in
         }
         for c in &s.checks {
             for d in &c.drifts {
-                out.push_str(&format!("           - {} ({}): {}\n", c.name, d.class, d_line(d)));
+                out.push_str(&format!(
+                    "           - {} ({}): {}\n",
+                    c.name,
+                    d.class,
+                    d_line(d)
+                ));
             }
         }
     }
@@ -82,14 +95,24 @@ pub fn scenario_lines(s: &ScenarioReport, style: Style, verbosity: Verbosity, in
 }
 
 fn d_line(d: &crate::contract::Drift) -> String {
-    format!("{}: expected {}, observed {}", d.path, d.expected, d.observed)
+    format!(
+        "{}: expected {}, observed {}",
+        d.path, d.expected, d.observed
+    )
 }
 
 pub fn summary_lines(r: &RunReport, style: Style) -> String {
     let s = &r.summary;
     let mut out = format!(
         "\n{} scenarios: {} passed, {} drifted, {} skipped, {} no verdict  ({} ms, target {} {})\n",
-        s.total, s.passed, s.drifted, s.skipped, s.no_verdict, r.duration_ms, r.target.name, r.target.token_url
+        s.total,
+        s.passed,
+        s.drifted,
+        s.skipped,
+        s.no_verdict,
+        r.duration_ms,
+        r.target.name,
+        r.target.token_url
     );
     if let Some(reason) = &r.reason {
         out.push_str(&format!("{reason}\n"));
@@ -100,7 +123,11 @@ pub fn summary_lines(r: &RunReport, style: Style) -> String {
         Verdict::NoVerdict => "no verdict: the endpoint could not be judged",
         Verdict::Skipped => "nothing ran",
     };
-    out.push_str(&format!("{} {verdict} (exit {})\n", style.verdict(r.verdict), r.exit_code));
+    out.push_str(&format!(
+        "{} {verdict} (exit {})\n",
+        style.verdict(r.verdict),
+        r.exit_code
+    ));
     out
 }
 

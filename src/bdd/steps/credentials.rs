@@ -17,7 +17,10 @@ fn credentials_and_token(_world: &mut ContractWorld) -> Result<(), String> {
 
 #[given(regex = r"^every token response is expected to carry these headers:$")]
 fn expected_headers(world: &mut ContractWorld, step: &Step) -> Result<(), String> {
-    let table = step.table.as_ref().ok_or("the step needs a table of header | value")?;
+    let table = step
+        .table
+        .as_ref()
+        .ok_or("the step needs a table of header | value")?;
     world.expected_headers = table
         .rows
         .iter()

@@ -34,5 +34,8 @@ fn judged(world: &mut ContractWorld) -> Result<HttpResponse, String> {
 /// Records a check. A drift does not stop the scenario: every check of the
 /// response runs and is reported; the verdict is drawn from all of them.
 fn record(world: &mut ContractWorld, kind: CheckKind, name: impl Into<String>, drifts: Vec<Drift>) {
-    world.record.checks.push(CheckOutcome::new(kind, name, drifts));
+    world
+        .record
+        .checks
+        .push(CheckOutcome::new(kind, name, drifts));
 }

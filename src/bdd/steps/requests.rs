@@ -25,7 +25,8 @@ fn documented_refresh(token: &Secret<String>) -> TokenRequest {
             }
         }
     }
-    req.field("grant_type", "refresh_token").field("refresh_token", token.clone())
+    req.field("grant_type", "refresh_token")
+        .field("refresh_token", token.clone())
 }
 
 fn random_hex() -> String {
@@ -42,7 +43,9 @@ async fn send(world: &mut ContractWorld, req: TokenRequest) -> Result<(), String
     match &exchange.outcome {
         Ok(resp) if (200..300).contains(&resp.status) => {
             if let (Some(sent), Some(new)) = (&sent, issued_refresh_token(resp)) {
-                ctx.chain.rotated(sent, Secret::new(new)).map_err(|e| e.to_string())?;
+                ctx.chain
+                    .rotated(sent, Secret::new(new))
+                    .map_err(|e| e.to_string())?;
             }
         }
         Err(fault) if req.consumes && !fault.certainly_unsent() => ctx.chain.outcome_unknown(),
@@ -81,10 +84,14 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
             r.consumes = true;
             r
         }
-        "without grant type" => documented_refresh(&chain.current().map_err(|e| e.to_string())?).without("grant_type"),
-        "without refresh token" => documented_refresh(&chain.current().map_err(|e| e.to_string())?).without("refresh_token"),
+        "without grant type" => {
+            documented_refresh(&chain.current().map_err(|e| e.to_string())?).without("grant_type")
+        }
+        "without refresh token" => documented_refresh(&chain.current().map_err(|e| e.to_string())?)
+            .without("refresh_token"),
         "with invalid grant type" => {
-            documented_refresh(&chain.current().map_err(|e| e.to_string())?).set("grant_type", "refresh_tokens")
+            documented_refresh(&chain.current().map_err(|e| e.to_string())?)
+                .set("grant_type", "refresh_tokens")
         }
         "invalid refresh token" | "with an invalid refresh token" => {
             documented_refresh(&Secret::new(random_hex()))
@@ -98,7 +105,9 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
             if r.basic.is_some() {
                 r.basic = Some((unknown_id, unknown_secret));
             } else {
-                r = r.set("client_id", unknown_id).set("client_secret", unknown_secret);
+                r = r
+                    .set("client_id", unknown_id)
+                    .set("client_secret", unknown_secret);
                 // Keep the documented field order: id first.
                 r.fields.sort_by_key(|(k, _)| match k.as_str() {
                     "client_id" => 0,
@@ -117,7 +126,11 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
                 .ok_or("no refresh token has been used in this scenario")?;
             documented_refresh(&used)
         }
-        other => return Err(format!("the suite does not know how to request a refresh {other:?}")),
+        other => {
+            return Err(format!(
+                "the suite does not know how to request a refresh {other:?}"
+            ));
+        }
     };
     send(world, req).await
 }

@@ -11,7 +11,12 @@ use payu_contract::contract::{CheckKind, DriftClass, expect};
 #[then(regex = r"^the response status is (\d{3})$")]
 fn status_is(world: &mut ContractWorld, code: u16) -> Result<(), String> {
     let r = judged(world)?;
-    record(world, CheckKind::Scenario, format!("status is {code}"), expect::status(code, r.status));
+    record(
+        world,
+        CheckKind::Scenario,
+        format!("status is {code}"),
+        expect::status(code, r.status),
+    );
     Ok(())
 }
 
@@ -23,7 +28,11 @@ fn json_or_record(world: &mut ContractWorld) -> Result<Option<serde_json::Value>
     if drifts.is_empty() {
         return Ok(r.json().cloned());
     }
-    let already = world.record.checks.iter().any(|c| c.name == "body is a JSON object");
+    let already = world
+        .record
+        .checks
+        .iter()
+        .any(|c| c.name == "body is a JSON object");
     if !already {
         record(world, CheckKind::Scenario, "body is a JSON object", drifts);
     }
@@ -34,7 +43,12 @@ fn json_or_record(world: &mut ContractWorld) -> Result<Option<serde_json::Value>
 fn error_is(world: &mut ContractWorld, error: String) -> Result<(), String> {
     if let Some(body) = json_or_record(world)? {
         let drifts = expect::string_field(&body, "error", &error, DriftClass::ErrorCodeChanged);
-        record(world, CheckKind::Scenario, format!("error is {error}"), drifts);
+        record(
+            world,
+            CheckKind::Scenario,
+            format!("error is {error}"),
+            drifts,
+        );
     }
     Ok(())
 }
@@ -42,9 +56,18 @@ fn error_is(world: &mut ContractWorld, error: String) -> Result<(), String> {
 #[then(regex = r#"^the error description is "([^"]*)"$"#)]
 fn description_is(world: &mut ContractWorld, description: String) -> Result<(), String> {
     if let Some(body) = json_or_record(world)? {
-        let drifts =
-            expect::string_field(&body, "error_description", &description, DriftClass::ErrorDescriptionChanged);
-        record(world, CheckKind::Scenario, "error description as documented", drifts);
+        let drifts = expect::string_field(
+            &body,
+            "error_description",
+            &description,
+            DriftClass::ErrorDescriptionChanged,
+        );
+        record(
+            world,
+            CheckKind::Scenario,
+            "error description as documented",
+            drifts,
+        );
     }
     Ok(())
 }
@@ -52,8 +75,18 @@ fn description_is(world: &mut ContractWorld, description: String) -> Result<(), 
 #[then(regex = r#"^the token type is "([^"]*)"$"#)]
 fn token_type_is(world: &mut ContractWorld, token_type: String) -> Result<(), String> {
     if let Some(body) = json_or_record(world)? {
-        let drifts = expect::string_field(&body, "token_type", &token_type, DriftClass::FieldValueChanged);
-        record(world, CheckKind::Scenario, format!("token type is {token_type}"), drifts);
+        let drifts = expect::string_field(
+            &body,
+            "token_type",
+            &token_type,
+            DriftClass::FieldValueChanged,
+        );
+        record(
+            world,
+            CheckKind::Scenario,
+            format!("token type is {token_type}"),
+            drifts,
+        );
     }
     Ok(())
 }
@@ -77,7 +110,12 @@ fn expected_headers(world: &mut ContractWorld) -> Result<(), String> {
 fn www_authenticate(world: &mut ContractWorld, error: String) -> Result<(), String> {
     let r = judged(world)?;
     let drifts = expect::www_authenticate(&r.headers, &error);
-    record(world, CheckKind::Scenario, "WWW-Authenticate names the error", drifts);
+    record(
+        world,
+        CheckKind::Scenario,
+        "WWW-Authenticate names the error",
+        drifts,
+    );
     Ok(())
 }
 
@@ -86,7 +124,10 @@ fn matches_schema(world: &mut ContractWorld, schema: String) -> Result<(), Strin
     let Some(body) = json_or_record(world)? else {
         return Ok(());
     };
-    let drifts = context::get().schemas.check(&schema, &body).map_err(|e| e.to_string())?;
+    let drifts = context::get()
+        .schemas
+        .check(&schema, &body)
+        .map_err(|e| e.to_string())?;
     record(world, CheckKind::Schema, format!("schema {schema}"), drifts);
     Ok(())
 }
@@ -111,7 +152,13 @@ fn matches_snapshot(world: &mut ContractWorld) -> Result<(), String> {
     if world.snapshots_taken > 1 {
         name = format!("{name}-{}", world.snapshots_taken);
     }
-    let view = snapshot::view(r.status, &r.headers, r.json(), r.raw_body(), ctx.client.scrubber());
+    let view = snapshot::view(
+        r.status,
+        &r.headers,
+        r.json(),
+        r.raw_body(),
+        ctx.client.scrubber(),
+    );
     let outcome = ctx.snapshots.check(&name, &view);
     world.record.checks.push(outcome);
     Ok(())
@@ -120,7 +167,10 @@ fn matches_snapshot(world: &mut ContractWorld) -> Result<(), String> {
 /// A snapshot name from a scenario name: lowercase words joined by dashes.
 pub fn slug(name: &str) -> String {
     let mut out = String::new();
-    for word in name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    for word in name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push('-');
         }

@@ -9,15 +9,28 @@ use payu_contract::contract::{CheckKind, expect};
 #[then(regex = r"^a new refresh token was issued$")]
 fn new_token_issued(world: &mut ContractWorld) -> Result<(), String> {
     let r = judged(world)?;
-    let sent = world.last_sent_token.clone().ok_or("the request carried no refresh token")?;
+    let sent = world
+        .last_sent_token
+        .clone()
+        .ok_or("the request carried no refresh token")?;
     let drifts = expect::rotated(sent.expose(), r.str_field("refresh_token"));
-    record(world, CheckKind::Scenario, "a new refresh token was issued", drifts);
+    record(
+        world,
+        CheckKind::Scenario,
+        "a new refresh token was issued",
+        drifts,
+    );
     Ok(())
 }
 
 #[then(regex = r"^the used refresh token is refused$")]
 fn used_token_refused(world: &mut ContractWorld) -> Result<(), String> {
     let r = judged(world)?;
-    record(world, CheckKind::Scenario, "the used refresh token is refused", expect::replay_refused(r.status));
+    record(
+        world,
+        CheckKind::Scenario,
+        "the used refresh token is refused",
+        expect::replay_refused(r.status),
+    );
     Ok(())
 }
