@@ -16,3 +16,4 @@
 
 pub mod double;
 pub mod secret;
+pub mod tokens;

@@ -71,7 +71,10 @@ mod tests {
         let s = Secret::from("s3cr3t-value");
         assert_eq!(format!("{s:?}"), REDACTED);
         assert_eq!(format!("{s}"), REDACTED);
-        assert_eq!(format!("{:#?}", Some(&s)), format!("Some(\n    {REDACTED},\n)"));
+        assert_eq!(
+            format!("{:#?}", Some(&s)),
+            format!("Some(\n    {REDACTED},\n)")
+        );
         assert_eq!(s.expose(), "s3cr3t-value");
     }
 }
