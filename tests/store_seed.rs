@@ -31,12 +31,13 @@ fn seed_rule_table() {
     let new_a = Some(Start::NewChainFromSeed(a.clone()));
     let new_b = Some(Start::NewChainFromSeed(b.clone()));
 
-    let table: Vec<(
-        &str,
-        Option<&ChainEntry>,
-        Option<&Secret<String>>,
+    type Row<'a> = (
+        &'a str,
+        Option<&'a ChainEntry>,
+        Option<&'a Secret<String>>,
         Option<Start>,
-    )> = vec![
+    );
+    let table: Vec<Row> = vec![
         (
             "same seed keeps the store's token",
             Some(&live),
