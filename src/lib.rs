@@ -23,3 +23,4 @@ pub mod double;
 pub mod redact;
 pub mod report;
 pub mod secret;
+pub mod tokens;
