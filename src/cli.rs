@@ -33,6 +33,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Benchmark: token chains and error traffic against a double on 127.0.0.1.
+    Load(crate::load::LoadArgs),
+    /// Robustness: valid and hostile traffic for a while; every answer must be well-formed.
+    Soak(crate::load::SoakArgs),
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.

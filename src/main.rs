@@ -4,6 +4,7 @@
 
 mod bdd;
 mod cli;
+mod load;
 mod serve;
 mod suite;
 
@@ -48,6 +49,8 @@ fn main() -> ExitCode {
             }
             exit::PASSED
         }
+        Command::Load(args) => load::load(args),
+        Command::Soak(args) => load::soak(args),
     };
     ExitCode::from(code as u8)
 }
