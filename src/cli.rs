@@ -26,6 +26,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
     Run(RunArgs),
@@ -37,6 +38,8 @@ pub enum Command {
     Load(crate::load::LoadArgs),
     /// Robustness: valid and hostile traffic for a while; every answer must be well-formed.
     Soak(crate::load::SoakArgs),
+    /// Benchmark: the suite against the same requests from a bare reqwest loop.
+    BenchSuite(crate::bench_suite::BenchSuiteArgs),
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.

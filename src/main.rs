@@ -3,6 +3,7 @@
 //! error; 3 no verdict.
 
 mod bdd;
+mod bench_suite;
 mod cli;
 mod load;
 mod serve;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         }
         Command::Load(args) => load::load(args),
         Command::Soak(args) => load::soak(args),
+        Command::BenchSuite(args) => bench_suite::bench_suite(args),
     };
     ExitCode::from(code as u8)
 }

@@ -1,0 +1,399 @@
+//! `payu-contract bench-suite`: how much the harness costs on top of the
+//! HTTP requests it sends.
+//!
+//! Each measurement is a fresh child process (the suite's run context is
+//! once per process) that times, on its own clock:
+//! 1. a bare reqwest loop (cold: it pays the process's one-time costs),
+//! 2. the full documented suite against the embedded double, exactly as
+//!    `payu-contract run -q` does it (runtime, double, cucumber, checks,
+//!    snapshots, report),
+//! 3. the bare loop again, three times (warm).
+//!
+//! The bare loop sends the same 10 requests the suite sends, in the same
+//! order, to a fresh double: start the double, build a reqwest client with
+//! the harness's settings, send, read and parse each answer, stop. The
+//! parent also times whole processes (`run -q` vs `bench-suite --bare-only`)
+//! from spawn to exit. Figures: medians over `--runs` processes.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser};
+use payu_contract::double::{self, ClientKind, DoubleOptions};
+use payu_contract::report::exit;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Args)]
+pub struct BenchSuiteArgs {
+    /// Child processes to measure (each runs the suite once).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub runs: u32,
+    /// Internal: one measurement in this process, printed as a JSON line.
+    #[arg(long, hide = true)]
+    pub one: bool,
+    /// Internal: only the bare loop, once (for the whole-process timing).
+    #[arg(long, hide = true)]
+    pub bare_only: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct One {
+    bare_cold_us: u64,
+    suite_us: u64,
+    suite_exit: i32,
+    bare_warm_us: Vec<u64>,
+    requests: usize,
+}
+
+const MAX_RUNS: u32 = 1000;
+
+pub fn bench_suite(args: BenchSuiteArgs) -> i32 {
+    if args.bare_only {
+        return match bare() {
+            Ok(_) => exit::PASSED,
+            Err(e) => {
+                eprintln!("error: {e}");
+                exit::NO_VERDICT
+            }
+        };
+    }
+    if args.one {
+        return one();
+    }
+    if args.runs == 0 || args.runs > MAX_RUNS {
+        eprintln!("error: --runs must be 1..={MAX_RUNS}");
+        return exit::CONFIG;
+    }
+    parent(args.runs)
+}
+
+/// The harness's own `run` command, as `payu-contract run -q` would run it.
+fn suite() -> i32 {
+    match crate::cli::Cli::try_parse_from(["payu-contract", "run", "-q"]) {
+        Ok(crate::cli::Cli {
+            command: crate::cli::Command::Run(args),
+            ..
+        }) => crate::run(args),
+        _ => exit::CONFIG,
+    }
+}
+
+fn one() -> i32 {
+    let t = Instant::now();
+    let requests = match bare() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: bare loop: {e}");
+            return exit::NO_VERDICT;
+        }
+    };
+    let bare_cold_us = t.elapsed().as_micros() as u64;
+    let t = Instant::now();
+    let suite_exit = suite();
+    let suite_us = t.elapsed().as_micros() as u64;
+    let mut bare_warm_us = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        if let Err(e) = bare() {
+            eprintln!("error: bare loop: {e}");
+            return exit::NO_VERDICT;
+        }
+        bare_warm_us.push(t.elapsed().as_micros() as u64);
+    }
+    let line = One {
+        bare_cold_us,
+        suite_us,
+        suite_exit,
+        bare_warm_us,
+        requests,
+    };
+    println!("BENCH {}", serde_json::to_string(&line).unwrap_or_default());
+    exit::PASSED
+}
+
+/// The suite's 10 requests with a bare reqwest client; returns how many were sent.
+fn bare() -> Result<usize, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let running = double::start(DoubleOptions::default(), ([127, 0, 0, 1], 0).into())
+            .await
+            .map_err(|e| e.to_string())?;
+        let f = running.fixtures();
+        let c = f
+            .client(ClientKind::Public)
+            .ok_or("no public client")?
+            .clone();
+        // The harness's client settings (src/client.rs), nothing else.
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("payu-contract/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let url = running.token_url();
+        let rand_hex = || hex::encode(rand::random::<[u8; 32]>());
+        let id = c.client_id.as_str();
+        let secret = c.client_secret.as_str();
+        let mut sent = 0;
+        let mut send = async |fields: Vec<(&str, String)>, want: u16| {
+            sent += 1;
+            let resp = http
+                .post(&url)
+                .form(&fields)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = resp.status().as_u16();
+            let body = resp.text().await.map_err(|e| e.to_string())?;
+            let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+            if status != want {
+                return Err(format!("wanted {want}, got {status}: {body}"));
+            }
+            Ok::<_, String>(
+                json.get("refresh_token")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned),
+            )
+        };
+        let t0 = c.refresh_token.clone();
+        let s = |v: &str| v.to_owned();
+        // 01-documented-failures: five rows, none consumes the token.
+        send(
+            vec![
+                ("client_id", s(id)),
+                ("client_secret", s(secret)),
+                ("refresh_token", t0.clone()),
+            ],
+            401,
+        )
+        .await?;
+        send(
+            vec![
+                ("client_id", s(id)),
+                ("client_secret", s(secret)),
+                ("grant_type", s("refresh_token")),
+            ],
+            401,
+        )
+        .await?;
+        send(
+            vec![
+                ("client_id", rand_hex()),
+                ("client_secret", rand_hex()),
+                ("grant_type", s("refresh_token")),
+                ("refresh_token", t0.clone()),
+            ],
+            401,
+        )
+        .await?;
+        send(
+            vec![
+                ("client_id", s(id)),
+                ("client_secret", s(secret)),
+                ("refresh_token", t0.clone()),
+                ("grant_type", s("refresh_tokens")),
+            ],
+            401,
+        )
+        .await?;
+        send(
+            vec![
+                ("client_id", s(id)),
+                ("client_secret", s(secret)),
+                ("grant_type", s("refresh_token")),
+                ("refresh_token", rand_hex()),
+            ],
+            401,
+        )
+        .await?;
+        // 02-successful-refresh: with and without the secret.
+        let documented = |t: String| {
+            vec![
+                ("client_id", s(id)),
+                ("client_secret", s(secret)),
+                ("grant_type", s("refresh_token")),
+                ("refresh_token", t),
+            ]
+        };
+        let t1 = send(documented(t0), 200).await?.ok_or("no refresh token")?;
+        let t2 = send(
+            vec![
+                ("client_id", s(id)),
+                ("grant_type", s("refresh_token")),
+                ("refresh_token", t1),
+            ],
+            200,
+        )
+        .await?
+        .ok_or("no refresh token")?;
+        // 03-rotation: refresh once, refresh with the new one, replay the used one.
+        let t3 = send(documented(t2), 200).await?.ok_or("no refresh token")?;
+        send(documented(t3.clone()), 200).await?;
+        send(documented(t3), 401).await?;
+        drop(http);
+        running.shutdown().await;
+        Ok(sent)
+    })
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn spread(label: &str, v: &mut [f64], unit: &str) -> f64 {
+    let med = median(v);
+    println!(
+        "  {label:<44} median {med:>7.2} {unit}  min {:>7.2}  max {:>7.2}  (n={})",
+        v.first().copied().unwrap_or(f64::NAN),
+        v.last().copied().unwrap_or(f64::NAN),
+        v.len()
+    );
+    med
+}
+
+/// Spawn this program with `args`, wait at most 30 s; wall time and stdout.
+fn timed_child(args: &[&str]) -> Result<(Duration, String, i32), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let mut child = std::process::Command::new(exe)
+        .args(args)
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = t + Duration::from_secs(30);
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => {
+                let wall = t.elapsed();
+                let mut out = String::new();
+                if let Some(mut so) = child.stdout.take() {
+                    use std::io::Read;
+                    let _ = so.read_to_string(&mut out);
+                }
+                return Ok((wall, out, status.code().unwrap_or(-1)));
+            }
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{args:?} took more than 30 s"));
+            }
+            None => std::thread::sleep(Duration::from_micros(200)),
+        }
+    }
+}
+
+fn parent(runs: u32) -> i32 {
+    let mut ones = Vec::new();
+    let (mut proc_suite, mut proc_bare) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (_, out, _) = match timed_child(&["bench-suite", "--one"]) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::NO_VERDICT;
+            }
+        };
+        match out
+            .lines()
+            .find_map(|l| l.strip_prefix("BENCH "))
+            .and_then(|l| serde_json::from_str::<One>(l).ok())
+        {
+            Some(o) => ones.push(o),
+            None => {
+                eprintln!("error: a measurement printed no result: {out}");
+                return exit::NO_VERDICT;
+            }
+        }
+        // Whole processes, alternating so drift hits both alike.
+        for (args, into) in [
+            (&["run", "-q"][..], &mut proc_suite),
+            (&["bench-suite", "--bare-only"][..], &mut proc_bare),
+        ] {
+            match timed_child(args) {
+                Ok((wall, _, 0)) => into.push(wall.as_secs_f64() * 1000.0),
+                Ok((_, out, code)) => {
+                    eprintln!("error: {args:?} exited {code}: {out}");
+                    return exit::NO_VERDICT;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::NO_VERDICT;
+                }
+            }
+        }
+    }
+    let failed = ones.iter().filter(|o| o.suite_exit != 0).count();
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut suite: Vec<f64> = ones.iter().map(|o| ms(o.suite_us)).collect();
+    let mut cold: Vec<f64> = ones.iter().map(|o| ms(o.bare_cold_us)).collect();
+    let mut warm: Vec<f64> = ones
+        .iter()
+        .map(|o| {
+            let mut w: Vec<f64> = o.bare_warm_us.iter().map(|&u| ms(u)).collect();
+            median(&mut w)
+        })
+        .collect();
+    let mut ratio_warm: Vec<f64> = suite.iter().zip(&warm).map(|(s, b)| s / b).collect();
+    let mut ratio_cold: Vec<f64> = suite.iter().zip(&cold).map(|(s, b)| s / b).collect();
+    let requests = ones.first().map_or(0, |o| o.requests);
+    println!(
+        "suite vs bare reqwest: the same {requests} requests, {runs} processes, release build"
+    );
+    println!("in one process (each process: bare cold, suite, bare warm x3):");
+    let s = spread("suite (`run -q` in-process, all of it)", &mut suite, "ms");
+    spread(
+        "bare reqwest loop, cold (first in process)",
+        &mut cold,
+        "ms",
+    );
+    let w = spread("bare reqwest loop, warm (median of 3)", &mut warm, "ms");
+    spread(
+        "ratio suite / bare warm (per process)",
+        &mut ratio_warm,
+        "x ",
+    );
+    spread(
+        "ratio suite / bare cold (per process)",
+        &mut ratio_cold,
+        "x ",
+    );
+    println!("  ratio of medians, suite / bare warm: {:.2}x", s / w);
+    println!("whole processes, spawn to exit:");
+    let ps = spread("payu-contract run -q", &mut proc_suite, "ms");
+    let pb = spread(
+        "payu-contract bench-suite --bare-only",
+        &mut proc_bare,
+        "ms",
+    );
+    println!("  ratio of medians, run / bare process: {:.2}x", ps / pb);
+    if failed > 0 {
+        println!("{failed} suite runs did not pass");
+        return exit::DRIFTED;
+    }
+    exit::PASSED
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bare_loop_sends_the_suites_requests_and_gets_the_documented_statuses() {
+        assert_eq!(super::bare(), Ok(10));
+    }
+}
