@@ -53,6 +53,11 @@ pub struct LoadArgs {
     /// Stop each phase after this many requests (whichever comes first with --duration).
     #[arg(long, value_name = "N")]
     pub requests: Option<u64>,
+    /// Pace the chains to this many requests per second in all (open loop;
+    /// latency then counts from the scheduled send when behind). Default:
+    /// as fast as the chains go (closed loop).
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<u64>,
     /// Unmeasured refresh traffic before the first phase.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub warmup: humantime::Duration,
@@ -492,7 +497,10 @@ struct Chain {
 
 /// When a phase stops: a deadline, and optionally a shared request budget.
 struct Bounds {
+    start: Instant,
     deadline: Instant,
+    /// `--rate`: each chain's interval between sends (open-loop pacing).
+    period: Option<Duration>,
     budget: Option<AtomicU64>,
     stop: AtomicBool,
 }
@@ -517,9 +525,11 @@ async fn run_chain(
     phase: Phase,
     bounds: Arc<Bounds>,
     record: bool,
+    offset: Duration,
 ) -> (Chain, Stats) {
     let mut stats = Stats::new();
     let mut i: u64 = 0;
+    let mut next = bounds.start + offset;
     // Also bounded by count, whatever the clock does.
     while i < 100_000_000 && bounds.take() {
         let kind = phase.kind(i);
@@ -529,7 +539,23 @@ async fn run_chain(
             Kind::BadGrant => format!("{}{}", chain.bad_grant_prefix, chain.token),
             Kind::UnknownToken => chain.unknown_body.clone(),
         };
-        let t0 = Instant::now();
+        // Paced: latency counts from the scheduled send when the chain is
+        // behind (no coordinated omission), from the actual send otherwise
+        // (the timer's millisecond granularity is not the server's).
+        let t0 = match bounds.period {
+            None => Instant::now(),
+            Some(p) => {
+                let now = Instant::now();
+                let t = if now >= next {
+                    next
+                } else {
+                    tokio::time::sleep_until(next.into()).await;
+                    Instant::now()
+                };
+                next += p;
+                t
+            }
+        };
         let result = chain.conn.post(FORM, body).await;
         let micros = t0.elapsed().as_micros() as u64;
         let k = kind as usize;
@@ -629,17 +655,37 @@ async fn run_phase(
     phase: Phase,
     duration: Duration,
     requests: Option<u64>,
+    rate: Option<u64>,
     record: bool,
 ) -> (Vec<Chain>, Stats, Duration) {
+    let n = chains.len().max(1) as u32;
+    let period = rate
+        .filter(|&r| r > 0)
+        .map(|r| Duration::from_secs_f64(f64::from(n) / r as f64));
+    let start = Instant::now();
     let bounds = Arc::new(Bounds {
-        deadline: Instant::now() + duration,
+        start,
+        period,
+        deadline: start + duration,
         budget: requests.map(AtomicU64::new),
         stop: AtomicBool::new(false),
     });
     let started = Instant::now();
     let tasks: Vec<_> = chains
         .into_iter()
-        .map(|c| tokio::spawn(run_chain(c, target.clone(), phase, bounds.clone(), record)))
+        .enumerate()
+        .map(|(i, c)| {
+            // Chains start spread over one period, not all at once.
+            let offset = period.map_or(Duration::ZERO, |p| p * i as u32 / n);
+            tokio::spawn(run_chain(
+                c,
+                target.clone(),
+                phase,
+                bounds.clone(),
+                record,
+                offset,
+            ))
+        })
         .collect();
     let mut total = Stats::new();
     let mut back = Vec::with_capacity(tasks.len());
@@ -721,13 +767,14 @@ pub fn load(args: LoadArgs) -> i32 {
             }
         };
         println!(
-            "load: {} chains against {} ({}), {} worker threads here, phases of {} (max {} requests)",
+            "load: {} chains against {} ({}), {} worker threads here, phases of {} (max {} requests), rate {}",
             args.chains,
             target.addr,
             target.rss_label(),
             std::thread::available_parallelism().map_or(1, |n| n.get()),
             humantime::format_duration(duration),
             args.requests.map_or("no".to_owned(), |n| n.to_string()),
+            args.rate.map_or("unpaced (closed loop)".to_owned(), |r| format!("paced to {r}/s")),
         );
         let rss = |when: &str| {
             if let Some((rss, hwm)) = target.rss_kib() {
@@ -747,6 +794,7 @@ pub fn load(args: LoadArgs) -> i32 {
                 Phase::Only(Kind::Refresh),
                 warmup,
                 None,
+                args.rate,
                 false,
             )
             .await;
@@ -756,11 +804,21 @@ pub fn load(args: LoadArgs) -> i32 {
         let mut total_refreshes = 0;
         for (name, phase) in phases {
             let (c, stats, elapsed) =
-                run_phase(&target, chains, phase, duration, args.requests, true).await;
+                run_phase(
+                    &target,
+                    chains,
+                    phase,
+                    duration,
+                    args.requests,
+                    args.rate,
+                    true,
+                )
+                .await;
             chains = c;
             let n: u64 = stats.hist.iter().map(|h| h.len()).sum();
+            let reconnects: u64 = chains.iter().map(|c| c.conn.reconnects).sum();
             println!(
-                "phase {name}: {n} requests in {:.2} s = {:.0} req/s, {} chains alive",
+                "phase {name}: {n} requests in {:.2} s = {:.0} req/s, {} chains alive, {reconnects} reconnects",
                 elapsed.as_secs_f64(),
                 n as f64 / elapsed.as_secs_f64(),
                 chains.len()
@@ -1339,6 +1397,7 @@ mod tests {
                 phase,
                 Duration::from_secs(5),
                 Some(200),
+                None,
                 true,
             )
             .await;
