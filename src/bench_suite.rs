@@ -41,15 +41,28 @@ struct One {
     bare_cold_us: u64,
     suite_us: u64,
     suite_exit: i32,
+    /// The bare loop with the harness's client settings.
     bare_warm_us: Vec<u64>,
+    /// The bare loop with reqwest's defaults (system trust store loaded).
+    plain_warm_us: Vec<u64>,
     requests: usize,
+}
+
+/// Which reqwest client the bare loop builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bare {
+    /// The harness's settings (src/client.rs): timeouts, no redirects, user
+    /// agent, no proxy, and no system trust store for plain HTTP.
+    Harness,
+    /// `reqwest::Client::builder().no_proxy().build()`, as anyone would write it.
+    Defaults,
 }
 
 const MAX_RUNS: u32 = 1000;
 
 pub fn bench_suite(args: BenchSuiteArgs) -> i32 {
     if args.bare_only {
-        return match bare() {
+        return match bare(Bare::Harness) {
             Ok(_) => exit::PASSED,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -80,7 +93,7 @@ fn suite() -> i32 {
 
 fn one() -> i32 {
     let t = Instant::now();
-    let requests = match bare() {
+    let requests = match bare(Bare::Harness) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: bare loop: {e}");
@@ -91,20 +104,26 @@ fn one() -> i32 {
     let t = Instant::now();
     let suite_exit = suite();
     let suite_us = t.elapsed().as_micros() as u64;
-    let mut bare_warm_us = Vec::new();
+    let (mut bare_warm_us, mut plain_warm_us) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        let t = Instant::now();
-        if let Err(e) = bare() {
-            eprintln!("error: bare loop: {e}");
-            return exit::NO_VERDICT;
+        for (kind, into) in [
+            (Bare::Harness, &mut bare_warm_us),
+            (Bare::Defaults, &mut plain_warm_us),
+        ] {
+            let t = Instant::now();
+            if let Err(e) = bare(kind) {
+                eprintln!("error: bare loop: {e}");
+                return exit::NO_VERDICT;
+            }
+            into.push(t.elapsed().as_micros() as u64);
         }
-        bare_warm_us.push(t.elapsed().as_micros() as u64);
     }
     let line = One {
         bare_cold_us,
         suite_us,
         suite_exit,
         bare_warm_us,
+        plain_warm_us,
         requests,
     };
     println!("BENCH {}", serde_json::to_string(&line).unwrap_or_default());
@@ -112,7 +131,7 @@ fn one() -> i32 {
 }
 
 /// The suite's 10 requests with a bare reqwest client; returns how many were sent.
-fn bare() -> Result<usize, String> {
+fn bare(kind: Bare) -> Result<usize, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -126,15 +145,19 @@ fn bare() -> Result<usize, String> {
             .client(ClientKind::Public)
             .ok_or("no public client")?
             .clone();
-        // The harness's client settings (src/client.rs), nothing else.
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("payu-contract/", env!("CARGO_PKG_VERSION")))
-            .no_proxy()
-            .build()
-            .map_err(|e| e.to_string())?;
+        let http = match kind {
+            // The harness's client settings (src/client.rs), nothing else.
+            Bare::Harness => reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(15))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("payu-contract/", env!("CARGO_PKG_VERSION")))
+                .no_proxy()
+                .tls_certs_only([]),
+            Bare::Defaults => reqwest::Client::builder().no_proxy(),
+        }
+        .build()
+        .map_err(|e| e.to_string())?;
         let url = running.token_url();
         let rand_hex = || hex::encode(rand::random::<[u8; 32]>());
         let id = c.client_id.as_str();
@@ -350,31 +373,45 @@ fn parent(runs: u32) -> i32 {
             median(&mut w)
         })
         .collect();
+    let mut plain: Vec<f64> = ones
+        .iter()
+        .map(|o| {
+            let mut w: Vec<f64> = o.plain_warm_us.iter().map(|&u| ms(u)).collect();
+            median(&mut w)
+        })
+        .collect();
     let mut ratio_warm: Vec<f64> = suite.iter().zip(&warm).map(|(s, b)| s / b).collect();
+    let mut ratio_plain: Vec<f64> = suite.iter().zip(&plain).map(|(s, b)| s / b).collect();
     let mut ratio_cold: Vec<f64> = suite.iter().zip(&cold).map(|(s, b)| s / b).collect();
     let requests = ones.first().map_or(0, |o| o.requests);
     println!(
         "suite vs bare reqwest: the same {requests} requests, {runs} processes, release build"
     );
-    println!("in one process (each process: bare cold, suite, bare warm x3):");
+    println!("in one process (each: bare cold, suite, then 3x both bare loops, warm):");
     let s = spread("suite (`run -q` in-process, all of it)", &mut suite, "ms");
-    spread(
-        "bare reqwest loop, cold (first in process)",
-        &mut cold,
+    spread("bare loop, harness client, cold (1st)", &mut cold, "ms");
+    let w = spread(
+        "bare loop, harness client, warm (median 3)",
+        &mut warm,
         "ms",
     );
-    let w = spread("bare reqwest loop, warm (median of 3)", &mut warm, "ms");
+    let p = spread(
+        "bare loop, reqwest defaults, warm (median 3)",
+        &mut plain,
+        "ms",
+    );
+    spread("ratio suite / bare harness warm", &mut ratio_warm, "x ");
+    spread("ratio suite / bare harness cold", &mut ratio_cold, "x ");
     spread(
-        "ratio suite / bare warm (per process)",
-        &mut ratio_warm,
+        "ratio suite / bare reqwest defaults",
+        &mut ratio_plain,
         "x ",
     );
-    spread(
-        "ratio suite / bare cold (per process)",
-        &mut ratio_cold,
-        "x ",
+    println!(
+        "  ratio of medians: suite / bare harness warm {:.2}x, suite / bare reqwest defaults {:.2}x",
+        s / w,
+        s / p
     );
-    println!("  ratio of medians, suite / bare warm: {:.2}x", s / w);
     println!("whole processes, spawn to exit:");
     let ps = spread("payu-contract run -q", &mut proc_suite, "ms");
     let pb = spread(
@@ -394,6 +431,7 @@ fn parent(runs: u32) -> i32 {
 mod tests {
     #[test]
     fn bare_loop_sends_the_suites_requests_and_gets_the_documented_statuses() {
-        assert_eq!(super::bare(), Ok(10));
+        assert_eq!(super::bare(super::Bare::Harness), Ok(10));
+        assert_eq!(super::bare(super::Bare::Defaults), Ok(10));
     }
 }

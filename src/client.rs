@@ -254,6 +254,12 @@ impl TokenClient {
             // A proxy from the environment must not intercept the local double.
             builder = builder.no_proxy();
         }
+        if url.scheme() == "http" && opts.ca_cert_pem.is_none() {
+            // Plain HTTP with redirects off never verifies a certificate:
+            // skip loading the system trust store (about 3 ms, a third of a
+            // whole run against the embedded double).
+            builder = builder.tls_certs_only([]);
+        }
         if let Some(pem) = &opts.ca_cert_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| ClientError::BadCaCert(e.to_string()))?;
