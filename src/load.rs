@@ -86,6 +86,9 @@ pub struct LoadTarget {
     /// Its fixtures: the JSON line `serve` printed, or its "fixtures" object.
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+    /// The profile of the double this command starts (see `payu-contract profiles`).
+    #[arg(long, default_value = "documented", value_name = "NAME")]
+    pub profile: String,
 }
 
 #[derive(Debug, Args)]
@@ -127,8 +130,18 @@ struct ServeLine {
 
 impl Target {
     pub async fn open(t: &LoadTarget) -> Result<Target, String> {
+        let profile = double::Profile::parse(&t.profile).ok_or_else(|| {
+            format!(
+                "unknown profile \"{}\": `payu-contract profiles` lists them",
+                t.profile
+            )
+        })?;
         if t.in_process {
-            let running = double::start(DoubleOptions::default(), ([127, 0, 0, 1], 0).into())
+            let opts = DoubleOptions {
+                profile,
+                ..DoubleOptions::default()
+            };
+            let running = double::start(opts, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| format!("cannot start the double on 127.0.0.1: {e}"))?;
             let mut target = Target::at(&running.token_url(), running.fixtures())?;
@@ -151,14 +164,14 @@ impl Target {
                 })?;
             return Target::at(url, fixtures);
         }
-        Target::spawn().await
+        Target::spawn(&t.profile).await
     }
 
     /// Start `payu-contract serve --addr 127.0.0.1:0` and read its JSON line.
-    async fn spawn() -> Result<Target, String> {
+    async fn spawn(profile: &str) -> Result<Target, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
         let mut child = tokio::process::Command::new(exe)
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(["serve", "--addr", "127.0.0.1:0", "--profile", profile])
             .env_remove("RUST_LOG")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -1364,6 +1377,7 @@ mod tests {
             in_process: true,
             token_url: None,
             fixtures: None,
+            profile: "documented".into(),
         })
         .await
         .unwrap();
@@ -1384,6 +1398,7 @@ mod tests {
                 in_process: true,
                 token_url: None,
                 fixtures: None,
+                profile: "documented".into(),
             })
             .await
             .unwrap(),

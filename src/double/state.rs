@@ -4,6 +4,12 @@
 //! Only LIVE refresh tokens are kept. A revoked token and a never-issued one
 //! get the same `invalid_grant`, so revoking is just removing: memory stays
 //! proportional to the number of live chains however many refreshes run.
+//! Live tokens themselves are bounded too ([`MAX_LIVE_TOKENS`]): a partner
+//! that opens chains without end (password grants), or a profile that keeps
+//! used tokens alive, would otherwise grow the double without limit. Each
+//! shard keeps two generations; when the current one is full the older one
+//! is dropped, so the oldest tokens go first and answer `invalid_grant`,
+//! as if they had expired.
 //! The token map is sharded so concurrent chains rarely meet on one lock, and
 //! each lock is held only for a hash-map lookup, insert or remove.
 
@@ -52,6 +58,41 @@ pub struct UserFixture {
 
 const SHARDS: usize = 16;
 
+/// At most this many live refresh tokens (about 160 bytes each): beyond it
+/// the oldest are forgotten. Far above what a sandbox needs (one per chain).
+pub const MAX_LIVE_TOKENS: usize = 1 << 17;
+const GENERATION: usize = MAX_LIVE_TOKENS / SHARDS / 2;
+
+/// One shard of the token map: the current generation and the one before.
+#[derive(Default)]
+struct Shard {
+    current: HashMap<Box<str>, Grant>,
+    previous: HashMap<Box<str>, Grant>,
+}
+
+impl Shard {
+    fn get(&self, token: &str) -> Option<&Grant> {
+        self.current.get(token).or_else(|| self.previous.get(token))
+    }
+
+    fn remove(&mut self, token: &str) -> Option<Grant> {
+        self.current
+            .remove(token)
+            .or_else(|| self.previous.remove(token))
+    }
+
+    fn insert(&mut self, token: &str, grant: Grant) {
+        if self.current.len() >= GENERATION {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(token.into(), grant);
+    }
+
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
 /// What a live refresh token stands for.
 #[derive(Clone, Debug)]
 pub(crate) struct Grant {
@@ -84,7 +125,7 @@ struct Inner {
     clients: Vec<Client>,
     user: User,
     seed: Fixtures,
-    shards: Vec<Mutex<HashMap<Box<str>, Grant>>>,
+    shards: Vec<Mutex<Shard>>,
 }
 
 /// Everything the running double knows. Cheap to clone (one `Arc`).
@@ -128,7 +169,7 @@ impl DoubleState {
                 max_body_bytes: opts.max_body_bytes,
                 clients,
                 user,
-                shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
                 seed: seed.clone(),
             }),
         };
@@ -153,7 +194,7 @@ impl DoubleState {
     }
 
     pub fn is_live(&self, refresh_token: &str) -> bool {
-        self.shard(refresh_token).contains_key(refresh_token)
+        self.shard(refresh_token).get(refresh_token).is_some()
     }
 
     pub fn live_token_count(&self) -> usize {
@@ -233,10 +274,10 @@ impl DoubleState {
     }
 
     fn insert(&self, token: &str, grant: Grant) {
-        self.shard(token).insert(token.into(), grant);
+        self.shard(token).insert(token, grant);
     }
 
-    fn shard(&self, token: &str) -> MutexGuard<'_, HashMap<Box<str>, Grant>> {
+    fn shard(&self, token: &str) -> MutexGuard<'_, Shard> {
         let i = (fnv1a(token.as_bytes(), FNV_OFFSET) as usize) % SHARDS;
         // A panic while holding a shard cannot leave the map half-updated
         // (single insert/remove), so a poisoned lock is safe to keep using.
@@ -370,5 +411,23 @@ mod tests {
         assert!(!s.is_live(&old) && s.is_live(&new));
         assert!(s.rotate(&old, g).is_err());
         assert_eq!(s.live_token_count(), 2);
+    }
+
+    #[test]
+    fn live_tokens_are_bounded_oldest_first() {
+        let s = DoubleState::new(DoubleOptions::default());
+        let id = s.fixtures().clients[0].client_id.clone();
+        let first = s.issue_refresh_token(&id).unwrap();
+        let mut last = String::new();
+        for _ in 0..MAX_LIVE_TOKENS + MAX_LIVE_TOKENS / 2 {
+            last = s.issue_refresh_token(&id).unwrap();
+        }
+        assert!(s.live_token_count() <= MAX_LIVE_TOKENS);
+        assert!(s.live_token_count() >= MAX_LIVE_TOKENS / 2);
+        assert!(!s.is_live(&first), "the oldest token is forgotten first");
+        assert!(s.is_live(&last));
+        // A token of the older generation still rotates.
+        let g = s.lookup(&last).unwrap();
+        assert!(s.rotate(&last, g).is_ok());
     }
 }
