@@ -26,6 +26,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
     Run(RunArgs),
@@ -95,6 +96,18 @@ pub struct RunArgs {
     /// Write the run as a versioned JSON document.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write a JUnit XML report (one testcase per scenario) for CI.
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+    /// Write a Cucumber JSON report for cucumber report tools.
+    #[arg(long, value_name = "FILE")]
+    pub report_cucumber: Option<PathBuf>,
+    /// Write a self-contained HTML report (no external assets).
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+    /// An earlier run's --report-json file: list what changed since then.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Only the summary and the final verdict.
     #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,

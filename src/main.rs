@@ -132,6 +132,10 @@ fn run(args: cli::RunArgs) -> i32 {
         features: args.features.clone(),
         snapshots: args.snapshots.clone(),
         report_json: args.report_json.clone(),
+        report_junit: args.report_junit.clone(),
+        report_cucumber: args.report_cucumber.clone(),
+        report_html: args.report_html.clone(),
+        baseline: args.baseline.clone(),
         verbosity,
         style: Style::detect(),
     };

@@ -53,6 +53,11 @@ pub struct RunOptions {
     pub features: Option<PathBuf>,
     pub snapshots: Option<PathBuf>,
     pub report_json: Option<PathBuf>,
+    pub report_junit: Option<PathBuf>,
+    pub report_cucumber: Option<PathBuf>,
+    pub report_html: Option<PathBuf>,
+    /// An earlier run's JSON report to compare with.
+    pub baseline: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub style: Style,
 }
@@ -83,6 +88,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
             ))
         })?),
     };
+
+    let baseline = opts
+        .baseline
+        .as_deref()
+        .map(report::baseline::load)
+        .transpose()
+        .map_err(Failure::Usage)?;
 
     let scrubber = Scrubber::default();
     let prepared = prepare(&config, &scrubber).await?;
@@ -137,10 +149,10 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
                 .chain(r.map(|r| r.tags.iter()).into_iter().flatten())
                 .chain(&s.tags)
                 .collect();
-            if let Some(op) = &tags {
-                if !op.eval(all_tags.iter().map(|t| t.as_str())) {
-                    return false;
-                }
+            if let Some(op) = &tags
+                && !op.eval(all_tags.iter().map(|t| t.as_str()))
+            {
+                return false;
             }
             if skip_destructive && all_tags.iter().any(|t| *t == "destructive") {
                 skipped.lock().unwrap_or_else(|e| e.into_inner()).push(ScenarioReport {
@@ -207,7 +219,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     } else {
         None
     };
-    let run_report = RunReport {
+    let mut run_report = RunReport {
         format: "payu-contract-run".into(),
         version: report::REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -226,7 +238,9 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         scenarios,
         documentation_findings: report::documentation_findings(),
         rfc6749_notes: report::rfc6749_notes(),
+        since_baseline: None,
     };
+    run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
     for s in run_report
         .scenarios
         .iter()
@@ -243,15 +257,43 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         "{}",
         report::terminal::summary_lines(&run_report, opts.style)
     );
-    if let Some(path) = &opts.report_json {
-        report::json::write(path, &run_report).map_err(|e| {
-            Failure::Usage(format!(
-                "cannot write the JSON report to {}: {e}",
-                path.display()
-            ))
-        })?;
+    if opts.verbosity != Verbosity::Quiet {
+        print!(
+            "{}",
+            report::terminal::contract_table(&run_report, opts.style)
+        );
     }
+    if let Some(c) = &run_report.since_baseline {
+        print!("{}", report::terminal::baseline_lines(c, opts.style));
+    }
+    write_reports(&opts, &run_report)?;
     Ok(run_report.exit_code)
+}
+
+/// Every report whose flag was given, each rendered from the same RunReport.
+fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failure> {
+    type Writer = fn(&std::path::Path, &RunReport) -> std::io::Result<()>;
+    let formats: [(&str, &Option<PathBuf>, Writer); 4] = [
+        ("JSON", &opts.report_json, report::json::write),
+        ("JUnit", &opts.report_junit, report::junit::write),
+        (
+            "Cucumber JSON",
+            &opts.report_cucumber,
+            report::cucumber::write,
+        ),
+        ("HTML", &opts.report_html, report::html::write),
+    ];
+    for (name, path, write) in formats {
+        if let Some(path) = path {
+            write(path, run_report).map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot write the {name} report to {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failure> {
