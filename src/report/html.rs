@@ -258,7 +258,9 @@ fn scenario(i: usize, s: &ScenarioReport) -> Markup {
                         (exchange(n + 1, s.exchanges.len(), e, &drifts))
                     }
                     @if !s.steps.is_empty() {
-                        h4 { "Steps" }
+                        @let step_failed = s.steps.iter().any(|st| st.status != StepStatus::Passed);
+                        details .steps open[step_failed] {
+                        summary { h4 { "Steps (" (s.steps.len()) ")" } }
                         ol .steps {
                             @for st in &s.steps {
                                 li class=(match st.status { StepStatus::Passed => "ok", StepStatus::Failed => "fail", StepStatus::Skipped => "skip" }) {
@@ -266,6 +268,7 @@ fn scenario(i: usize, s: &ScenarioReport) -> Markup {
                                     @if let Some(e) = &st.error { div .err { (e) } }
                                 }
                             }
+                        }
                         }
                     }
                     @if !s.notes.is_empty() {
