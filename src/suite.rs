@@ -22,7 +22,7 @@ use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
 use payu_contract::secret::Secret;
 use payu_contract::tokens::{
-    ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+    self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
 };
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -430,9 +430,10 @@ async fn mint(
     store
         .put(chain_id, ChainEntry::from_seed(&token))
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    // A minted chain has no seed: a later PAYU_REFRESH_TOKEN still counts as new.
+    // The configured seed (if any) counts as seen: it must not restart the
+    // chain at the next run, since it is spent or was refused.
     let mut entry = store.get(chain_id).cloned().expect("just stored");
-    entry.seed_fingerprint = None;
+    entry.seed_fingerprint = creds.refresh_token.as_ref().map(tokens::fingerprint);
     store
         .put(chain_id, entry)
         .map_err(|e| Failure::Usage(e.to_string()))?;
