@@ -33,6 +33,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
+    StoreKeygen,
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.

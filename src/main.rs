@@ -42,6 +42,10 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run(args),
         Command::Serve(args) => serve::serve(args),
+        Command::StoreKeygen => {
+            println!("{}", payu_contract::tokens::StoreKey::generate());
+            exit::PASSED
+        }
         Command::Profiles => {
             for p in payu_contract::double::Profile::all() {
                 println!("{:<34} {}", p.name(), p.description());
