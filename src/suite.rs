@@ -188,6 +188,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         )));
     }
 
+    if let Some(step) = collector.undefined_steps.first() {
+        return Err(Failure::Usage(format!(
+            "the step \"{step}\" in {} matches no step definition ({} such steps): fix its wording (`payu-contract run --help` names the features folder)",
+            assets.features.display(),
+            collector.undefined_steps.len()
+        )));
+    }
     let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     let ctx = context::get();

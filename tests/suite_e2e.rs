@@ -294,6 +294,35 @@ fn live_settings_mistakes_are_one_line_with_exit_2() {
 }
 
 #[test]
+fn a_step_without_definition_is_a_usage_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(features.join("schemas")).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
+    for f in ["schemas/token.json", "schemas/error.json"] {
+        std::fs::copy(format!("{src}/{f}"), features.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(format!("{src}/02-successful-refresh.feature")).unwrap();
+    std::fs::write(
+        features.join("x.feature"),
+        text.replace("Then the response status is 200", "Then the answer is fine"),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("run")
+        .arg("--features")
+        .arg(&features)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Then the answer is fine") && stderr.contains("no step definition"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn store_keygen_prints_a_usable_key() {
     let out = bin().arg("store-keygen").output().unwrap();
     let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
