@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.

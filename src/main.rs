@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     };
     quiet_panics();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Serve(args) => serve::serve(args),
         Command::StoreKeygen => {
             println!("{}", payu_contract::tokens::StoreKey::generate());

@@ -131,10 +131,10 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
                 .chain(r.map(|r| r.tags.iter()).into_iter().flatten())
                 .chain(&s.tags)
                 .collect();
-            if let Some(op) = &tags {
-                if !op.eval(all_tags.iter().map(|t| t.as_str())) {
-                    return false;
-                }
+            if let Some(op) = &tags
+                && !op.eval(all_tags.iter().map(|t| t.as_str()))
+            {
+                return false;
             }
             if skip_destructive && all_tags.iter().any(|t| *t == "destructive") {
                 skipped.lock().unwrap_or_else(|e| e.into_inner()).push(ScenarioReport {
