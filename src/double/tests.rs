@@ -961,3 +961,51 @@ async fn single_mutations_change_what_they_say() {
         .await;
     assert_eq!(r.status, 200);
 }
+
+/// Raw HTTP/1.1 over TCP, for what a well-behaved client cannot send.
+async fn raw_http(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before the whole request is written.
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn chunked_oversized_body_and_trailing_slash() {
+    let h = up(Profile::Documented).await;
+    let addr = h.double.addr();
+    let chunk = "a".repeat(16 * 1024);
+    let mut req = String::from(
+        "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    );
+    for _ in 0..5 {
+        req.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    req.push_str("0\r\n\r\n");
+    let resp = raw_http(addr, req.as_bytes()).await;
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+
+    let body = format!(
+        "client_id={}&grant_type=refresh_token&refresh_token={}",
+        h.public().client_id,
+        h.public().refresh_token
+    );
+    let req = format!(
+        "POST /oauth/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let resp = raw_http(addr, req.as_bytes()).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+
+    let resp = raw_http(addr, b"GARBAGE\r\n\r\n").await;
+    assert!(
+        resp.starts_with("HTTP/1.1 400") || resp.is_empty(),
+        "{resp}"
+    );
+    // Still serving after all that.
+    let r = h.refresh_public("unknown").await;
+    assert_eq!(r.body, INVALID_GRANT);
+}
