@@ -226,18 +226,6 @@ impl Profile {
             Profile::Mutation(m) => m.description(),
         }
     }
-
-    /// Whether a correct contract suite must report this profile as drift.
-    /// Only for the double's own tests and listings; the double's behaviour
-    /// does not depend on it.
-    pub fn is_drift(&self) -> bool {
-        !matches!(
-            self,
-            Profile::Documented
-                | Profile::Mutation(Mutation::KeysReordered)
-                | Profile::Mutation(Mutation::Slow { .. })
-        )
-    }
 }
 
 impl std::fmt::Display for Profile {
