@@ -29,11 +29,13 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
+    StoreKeygen,
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.
