@@ -684,3 +684,28 @@ fn a_bad_baseline_is_a_usage_error() {
         assert!(err.contains("--baseline"), "{err}");
     }
 }
+
+#[test]
+fn ci_examples_use_the_secret_store_the_token_store_and_the_exit_codes() {
+    for file in ["github-actions.yml", "gitlab-ci.yml"] {
+        let path = format!("{}/examples/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        for needle in [
+            "PAYU_CLIENT_ID",
+            "PAYU_CLIENT_SECRET",
+            "PAYU_REFRESH_TOKEN",
+            "PAYU_STORE_KEY",
+            ".payu-contract/token-store.json",
+            "--report-junit reports/junit.xml",
+            "--report-html reports/report.html",
+            "PAYU_TARGET: uat",
+            "3)",
+        ] {
+            assert!(text.contains(needle), "{file} lacks {needle}");
+        }
+        assert!(
+            text.to_lowercase().contains("endpoint unavailable"),
+            "{file}"
+        );
+    }
+}
