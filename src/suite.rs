@@ -14,7 +14,7 @@ use payu_contract::chain::{NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
-use payu_contract::contract::snapshot::{SnapshotMode, Snapshots};
+use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
 use payu_contract::double::{self, ClientKind, DoubleOptions, Profile};
 use payu_contract::grant::{self, Probe};
 use payu_contract::redact::Scrubber;
@@ -118,7 +118,23 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     } else {
         SnapshotMode::CompareOnly
     };
-    let snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    if config.target.is_live() {
+        // The observed baseline: the last accepted observation of this
+        // target; new observations are left for review, never in CI.
+        let observed = assets
+            .snapshots
+            .join(snapshot::target_dir_name(&config.target.name()));
+        let review = !in_ci && !assets.snapshots_embedded;
+        snapshots = snapshots.with_observed(
+            observed,
+            if review {
+                SnapshotMode::Review
+            } else {
+                SnapshotMode::CompareOnly
+            },
+        );
+    }
 
     context::install(RunContext {
         client,
@@ -159,6 +175,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
                     steps: vec![],
                     exchanges: vec![],
                     checks: vec![],
+                    since_accepted: vec![],
                     notes: vec![],
                 });
                 return false;

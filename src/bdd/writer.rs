@@ -61,6 +61,7 @@ impl Collector {
                     steps: vec![],
                     exchanges: vec![],
                     checks: vec![],
+                    since_accepted: vec![],
                     notes: vec![],
                 };
                 self.current = Some((report, Instant::now()));
@@ -121,6 +122,7 @@ impl Collector {
             .unwrap_or_default();
         report.exchanges = record.exchanges;
         report.checks = record.checks;
+        report.since_accepted = record.since_accepted;
         report.notes = record.notes;
         let failed_step = report
             .steps

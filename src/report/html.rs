@@ -57,7 +57,7 @@ pub fn render(r: &RunReport) -> String {
                 (header(r))
                 main .wrap {
                     @if let Some(c) = &r.since_baseline { (baseline(c)) }
-                    (table(&r.contract_rows()))
+                    (table(&r.contract_rows(), &r.scenarios.iter().map(ScenarioReport::changed_since_accepted).collect::<Vec<_>>()))
                     section #scenarios {
                         h2 { "Scenarios" }
                         @for (i, s) in r.scenarios.iter().enumerate() { (scenario(i, s)) }
@@ -95,6 +95,14 @@ fn header(r: &RunReport) -> Markup {
                 div .overall { (badge(r.verdict)) div .exit { "exit " (r.exit_code) } }
             }
             @if let Some(reason) = &r.reason { p .reason { (reason) } }
+            @let observed = r.scenarios.iter().filter(|s| !s.since_accepted.is_empty()).count();
+            @if observed > 0 {
+                @let changed = r.scenarios.iter().filter(|s| s.changed_since_accepted()).count();
+                p .observed {
+                    "Observed baseline of " strong { (r.target.name) } ": "
+                    strong { (changed) } " of " (observed) " scenarios changed since the last accepted run."
+                }
+            }
             div .cards {
                 (card("passed", "Passed", s.passed))
                 (card("drifted", "Drifted", s.drifted))
@@ -128,7 +136,7 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn table(rows: &[ContractRow]) -> Markup {
+fn table(rows: &[ContractRow], r_changed: &[bool]) -> Markup {
     html! {
         section #documented-vs-observed {
             h2 { "Documented vs observed" }
@@ -156,7 +164,10 @@ fn table(rows: &[ContractRow]) -> Markup {
                             td class={"num" @if status_differs { " differs" }} { (opt(&row.observed_status)) }
                             td { code { (opt(&row.documented_error)) } }
                             td class=[error_differs.then_some("differs")] { code { (opt(&row.observed_error)) } }
-                            td { @for c in &row.drift_classes { span .chip { (c.as_str()) } " " } }
+                            td {
+                                @for c in &row.drift_classes { span .chip { (c.as_str()) } " " }
+                                @if r_changed.get(i).copied().unwrap_or(false) { span .chip.accepted { "changed since accepted" } }
+                            }
                         }
                     }
                 }
@@ -254,6 +265,7 @@ fn scenario(i: usize, s: &ScenarioReport) -> Markup {
                     @if !s.checks.is_empty() {
                         p .muted { (passed_checks) " of " (s.checks.len()) " checks held." }
                     }
+                    @if !s.since_accepted.is_empty() { (since_accepted(s)) }
                     @for (n, e) in s.exchanges.iter().enumerate() {
                         (exchange(n + 1, s.exchanges.len(), e, &drifts))
                     }
@@ -275,6 +287,26 @@ fn scenario(i: usize, s: &ScenarioReport) -> Markup {
                         h4 { "Notes" }
                         ul .notes { @for n in &s.notes { li { (n) } } }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Live targets: the comparison with the last accepted observation.
+fn since_accepted(s: &ScenarioReport) -> Markup {
+    html! {
+        h4 { "Since the last accepted run" }
+        @for c in &s.since_accepted {
+            div .check.accepted {
+                @if c.passed() {
+                    p { span .badge.passed { "unchanged" } " " (c.name) ": the response is the one accepted last." }
+                } @else if let Some(diff) = &c.diff {
+                    p { span .badge.skipped { "changed" } " " (c.name) ": the response differs from the last accepted observation (review with " code { "cargo insta review" } ")." }
+                    @for d in &c.drifts { p .muted { "Accepted observation: " code { (d.path) } } }
+                    (diff_block(diff))
+                } @else {
+                    p { span .badge.skipped { "new" } " " (c.name) ": no observation of this target accepted yet (review with " code { "cargo insta review" } ")." }
                 }
             }
         }

@@ -110,7 +110,7 @@ fn case(w: &mut Writer<Vec<u8>>, s: &ScenarioReport) -> io::Result<()> {
         .with_attribute(("name", clean(&s.name).as_str()))
         .with_attribute(("classname", clean(&s.feature).as_str()))
         .with_attribute(("time", seconds(s.duration_ms).as_str()));
-    if s.verdict == Verdict::Passed {
+    if s.verdict == Verdict::Passed && !s.changed_since_accepted() {
         el.write_empty()?;
         return Ok(());
     }
@@ -140,9 +140,13 @@ fn case(w: &mut Writer<Vec<u8>>, s: &ScenarioReport) -> io::Result<()> {
             }
             Verdict::Passed => {}
         }
-        if !s.exchanges.is_empty() {
+        let mut out = since_accepted_text(s);
+        if s.verdict != Verdict::Passed {
+            out.push_str(&exchanges_text(s));
+        }
+        if !out.is_empty() {
             w.create_element("system-out")
-                .write_text_content(text(&clean(&exchanges_text(s))))?;
+                .write_text_content(text(&clean(&out)))?;
         }
         Ok(())
     })?;
@@ -193,6 +197,26 @@ fn failure_detail(s: &ScenarioReport) -> String {
             st.text,
             st.error.as_deref().unwrap_or_default()
         ));
+    }
+    out
+}
+
+/// Live targets: what changed since the last accepted observation.
+fn since_accepted_text(s: &ScenarioReport) -> String {
+    let mut out = String::new();
+    for c in s.since_accepted.iter().filter(|c| !c.passed()) {
+        match &c.diff {
+            Some(diff) => {
+                out.push_str(&format!(
+                    "{}: changed since the last accepted observation\n{diff}",
+                    c.name
+                ));
+                if !diff.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(&format!("{}: no accepted observation yet\n", c.name)),
+        }
     }
     out
 }

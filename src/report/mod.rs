@@ -136,10 +136,21 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     pub exchanges: Vec<ExchangeReport>,
     pub checks: Vec<CheckOutcome>,
+    /// Live targets: each response compared with the last accepted
+    /// observation (`snapshots/<target>/`). Informational: it does not
+    /// change the verdict, which is about the documentation.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub since_accepted: Vec<CheckOutcome>,
     pub notes: Vec<String>,
 }
 
 impl ScenarioReport {
+    /// Whether a response changed since the last accepted observation (or
+    /// none was accepted yet).
+    pub fn changed_since_accepted(&self) -> bool {
+        self.since_accepted.iter().any(|c| !c.passed())
+    }
+
     pub fn drift_classes(&self) -> Vec<DriftClass> {
         let mut classes: Vec<DriftClass> = self
             .checks
@@ -354,6 +365,7 @@ pub(crate) mod tests_support {
                 "status is 401",
                 vec![],
             )],
+            since_accepted: vec![],
             notes: vec![],
         }
     }

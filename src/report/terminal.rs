@@ -84,6 +84,17 @@ pub fn scenario_lines(
             }
         }
     }
+    for c in s.since_accepted.iter().filter(|c| !c.passed()) {
+        let what = if c.diff.is_some() {
+            "changed since the last accepted observation"
+        } else {
+            "no accepted observation yet"
+        };
+        out.push_str(&format!(
+            "           {}: {what} (review with `cargo insta review`)\n",
+            c.name
+        ));
+    }
     if verbosity == Verbosity::Verbose {
         for n in &s.notes {
             out.push_str(&format!("           note: {n}\n"));
@@ -117,6 +128,22 @@ pub fn summary_lines(r: &RunReport, style: Style) -> String {
     );
     if let Some(reason) = &r.reason {
         out.push_str(&format!("{reason}\n"));
+    }
+    let observed: Vec<&ScenarioReport> = r
+        .scenarios
+        .iter()
+        .filter(|s| !s.since_accepted.is_empty())
+        .collect();
+    if !observed.is_empty() {
+        let changed = observed
+            .iter()
+            .filter(|s| s.changed_since_accepted())
+            .count();
+        out.push_str(&format!(
+            "observed baseline of {}: {changed} of {} scenarios changed since the last accepted run\n",
+            r.target.name,
+            observed.len()
+        ));
     }
     let verdict = match r.verdict {
         Verdict::Passed => "every documented check held",
