@@ -56,8 +56,8 @@ pub fn render(r: &RunReport) -> String {
             body {
                 (header(r))
                 main .wrap {
-                    @if let Some(c) = &r.since_baseline { (baseline(c)) }
                     (table(&r.contract_rows(), &r.scenarios.iter().map(ScenarioReport::changed_since_accepted).collect::<Vec<_>>()))
+                    @if let Some(c) = &r.since_baseline { (baseline(c)) }
                     section #scenarios {
                         h2 { "Scenarios" }
                         @for (i, s) in r.scenarios.iter().enumerate() { (scenario(i, s)) }
@@ -178,27 +178,49 @@ fn table(rows: &[ContractRow], r_changed: &[bool]) -> Markup {
 
 fn baseline(c: &Comparison) -> Markup {
     let v = |v: &Option<Verdict>| v.map(|v| v.as_str()).unwrap_or("absent");
+    // One row per scenario that changed in any way, in order of appearance.
+    let mut names: Vec<&str> = Vec::new();
+    for n in c
+        .verdict_changes
+        .iter()
+        .map(|x| x.scenario.as_str())
+        .chain(c.appeared.iter().map(|d| d.scenario.as_str()))
+        .chain(c.disappeared.iter().map(|d| d.scenario.as_str()))
+    {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
     html! {
         section #since-baseline {
             h2 { "Changes since the baseline" }
             p .lead {
                 "Compared with the run of " (c.baseline_started_at) " against " code { (c.baseline_target) }
-                " (verdict " (c.baseline_verdict.as_str()) ")."
+                " (verdict " (c.baseline_verdict.as_str()) "): "
+                (c.verdict_changes.len()) " verdicts changed, "
+                (c.appeared.len()) " drifts appeared, " (c.disappeared.len()) " disappeared."
             }
-            @if c.is_empty() {
-                p { "Nothing changed: the same scenarios with the same verdicts and the same drifts." }
-            } @else {
-                @if !c.verdict_changes.is_empty() {
-                    h3 { "Verdicts that changed" }
-                    ul { @for ch in &c.verdict_changes { li { (ch.scenario) ": " strong { (v(&ch.before)) " → " (v(&ch.after)) } } } }
-                }
-                @if !c.appeared.is_empty() {
-                    h3 { "New drifts" }
-                    ul .plus { @for d in &c.appeared { li { span .chip { (d.class.as_str()) } " at " code .path { (d.path) } " in " (d.scenario) " (observed " (d.observed) ")" } } }
-                }
-                @if !c.disappeared.is_empty() {
-                    h3 { "Drifts gone" }
-                    ul .minus { @for d in &c.disappeared { li { span .chip { (d.class.as_str()) } " at " code .path { (d.path) } " in " (d.scenario) } } }
+            @if !c.is_empty() {
+                table .contract.changes {
+                    thead { tr { th { "Scenario" } th { "Verdict" } th { "New drifts" } th { "Drifts gone" } } }
+                    tbody {
+                        @for n in &names {
+                            tr {
+                                td { (n) }
+                                td {
+                                    @if let Some(ch) = c.verdict_changes.iter().find(|x| x.scenario == *n) {
+                                        strong { (v(&ch.before)) " → " (v(&ch.after)) }
+                                    } @else { span .muted { "unchanged" } }
+                                }
+                                td { @for d in c.appeared.iter().filter(|d| d.scenario == *n) {
+                                    span .chip title=(format!("observed {}", d.observed)) { (d.class.as_str()) " " (d.path) } " "
+                                } }
+                                td { @for d in c.disappeared.iter().filter(|d| d.scenario == *n) {
+                                    span .chip.gone { (d.class.as_str()) " " (d.path) } " "
+                                } }
+                            }
+                        }
+                    }
                 }
             }
         }

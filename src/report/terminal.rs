@@ -176,7 +176,7 @@ pub fn contract_table(r: &RunReport, style: Style) -> String {
         .map(|row| {
             let classes: Vec<&str> = row.drift_classes.iter().map(|c| c.as_str()).collect();
             [
-                row.scenario.clone(),
+                row.name.clone(),
                 opt(row.documented_status.map(|s| s.to_string())),
                 opt(row.observed_status.map(|s| s.to_string())),
                 opt(row.documented_error.clone()),
