@@ -33,6 +33,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Run the suite against every profile of the double, concurrently, and
+    /// print the drift-detection matrix (exit 0 only if every drift is caught).
+    Mutants(MutantsArgs),
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.
@@ -120,4 +123,23 @@ pub struct ServeArgs {
     /// Seed the double with these fixtures (JSON, as printed at start) instead of random ones.
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// How many suite runs at once (default: twice the cores, 4 to 8).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep each profile's JSON run report in this folder (PROFILE.json).
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Folder with the .feature files and schemas/ (default: the built-in suite).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Folder with the snapshot baselines (default: the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Only the matrix, no progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
