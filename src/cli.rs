@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
@@ -36,6 +36,8 @@ pub enum Command {
     /// Run the suite against every profile of the double, concurrently, and
     /// print the drift-detection matrix (exit 0 only if every drift is caught).
     Mutants(MutantsArgs),
+    /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
+    StoreKeygen,
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.

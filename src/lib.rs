@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 pub mod contract;
 pub mod double;
+pub mod grant;
 pub mod mutants;
 pub mod redact;
 pub mod report;

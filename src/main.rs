@@ -41,8 +41,12 @@ fn main() -> ExitCode {
     };
     quiet_panics();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Serve(args) => serve::serve(args),
+        Command::StoreKeygen => {
+            println!("{}", payu_contract::tokens::StoreKey::generate());
+            exit::PASSED
+        }
         Command::Profiles => {
             for p in payu_contract::double::Profile::all() {
                 println!("{:<34} {}", p.name(), p.description());
@@ -162,6 +166,7 @@ pub fn init_logs(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
