@@ -15,7 +15,7 @@ use payu_contract::report::{RunReport, exit};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub fn mutants(args: MutantsArgs) -> i32 {
     let names: Vec<&str> = Profile::all().iter().map(|p| p.name()).collect();
@@ -121,28 +121,62 @@ impl Child<'_> {
                 cmd.env_remove(key);
             }
         }
+        let stderr_path = self.reports.join(format!("{}.stderr", e.profile));
+        let stderr = match std::fs::File::create(&stderr_path) {
+            Ok(f) => Stdio::from(f),
+            Err(_) => Stdio::null(),
+        };
         cmd.env("CI", "true")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::null())
+            .stderr(stderr);
         let started = Instant::now();
-        let output = cmd.output();
+        let status = run_with_deadline(&mut cmd, CHILD_DEADLINE);
         let took = started.elapsed();
-        let report = match output {
-            Err(err) => Err(format!("cannot start {}: {err}", self.exe.display())),
-            Ok(out) => read_report(&report_path).map_err(|why| {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                format!(
-                    "exit {}, {why}: {}",
-                    out.status
-                        .code()
-                        .map_or("by signal".into(), |c| c.to_string()),
-                    stderr.trim()
-                )
-            }),
-        };
+        let stderr_text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let _ = std::fs::remove_file(&stderr_path);
+        let report = status.and_then(|code| {
+            let exit = code.map_or("by signal".into(), |c| c.to_string());
+            let report = read_report(&report_path)
+                .map_err(|why| format!("exit {exit}, {why}: {}", stderr_text.trim()))?;
+            if code != Some(report.exit_code) {
+                return Err(format!(
+                    "the run exited {exit} but its report says exit {}",
+                    report.exit_code
+                ));
+            }
+            Ok(report)
+        });
         mutants::judge(e, report.as_ref().map_err(Clone::clone), took)
+    }
+}
+
+/// One suite run takes about a second (the `slow` profile about 12 s); a
+/// child still running after this is stuck and is stopped.
+const CHILD_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs the child to its end, or kills it at the deadline. The exit code,
+/// or why there is none.
+fn run_with_deadline(cmd: &mut Command, deadline: Duration) -> Result<Option<i32>, String> {
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Ok(status.code()),
+            Ok(None) if started.elapsed() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the suite run did not finish within {} s and was stopped",
+                    deadline.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("cannot wait for the suite run: {e}")),
+        }
     }
 }
 

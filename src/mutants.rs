@@ -71,6 +71,8 @@ pub struct Expectation {
     pub expected: Expected,
     /// The profile answers slowly: start it first so it overlaps the others.
     pub slow: bool,
+    /// Text that must appear in a scenario's notes (a reported non-drift).
+    pub note: Option<&'static str>,
 }
 
 fn drift(profile: &'static str, must: Vec<MustSee>) -> Expectation {
@@ -78,6 +80,7 @@ fn drift(profile: &'static str, must: Vec<MustSee>) -> Expectation {
         profile,
         expected: Expected::Drift(must),
         slow: false,
+        note: None,
     }
 }
 
@@ -86,6 +89,7 @@ fn pass(profile: &'static str) -> Expectation {
         profile,
         expected: Expected::Pass,
         slow: false,
+        note: None,
     }
 }
 
@@ -261,12 +265,16 @@ pub fn expectations() -> Vec<Expectation> {
             profile: "html-502",
             expected: Expected::NoVerdict,
             slow: false,
+            note: None,
         },
-        pass("keys-reordered"),
+        // RFC 6749 §5.1: key order carries no meaning; a reorder is a note.
         Expectation {
-            profile: "slow",
-            expected: Expected::Pass,
+            note: Some("keys arrive in the order"),
+            ..pass("keys-reordered")
+        },
+        Expectation {
             slow: true,
+            ..pass("slow")
         },
         drift(
             "invalid-request-400",
@@ -374,6 +382,8 @@ pub enum Outcome {
     Missed,
     /// A non-drift profile that passed.
     Passed,
+    /// A non-drift profile that passed without the note it must carry.
+    NoteMissing,
     /// A non-drift profile reported as drift (or with no verdict).
     FalseAlarm,
     /// A faulty profile that got no verdict, as it should.
@@ -389,6 +399,7 @@ impl Outcome {
             Outcome::WrongClass => "MISSED (class)",
             Outcome::Missed => "MISSED",
             Outcome::Passed => "ok",
+            Outcome::NoteMissing => "MISSED (note)",
             Outcome::FalseAlarm => "FALSE ALARM",
             Outcome::NoVerdict => "ok (no verdict)",
             Outcome::Wrong => "WRONG",
@@ -479,7 +490,20 @@ pub fn judge(
         return row;
     }
     (row.outcome, row.detail) = match (&expectation.expected, report.verdict) {
-        (Expected::Pass, Verdict::Passed) => (Outcome::Passed, None),
+        (Expected::Pass, Verdict::Passed) => match expectation.note {
+            Some(note)
+                if !report
+                    .scenarios
+                    .iter()
+                    .any(|s| s.notes.iter().any(|n| n.contains(note))) =>
+            {
+                (
+                    Outcome::NoteMissing,
+                    Some(format!("no scenario noted \"{note}...\"")),
+                )
+            }
+            _ => (Outcome::Passed, None),
+        },
         (Expected::Pass, _) => (
             Outcome::FalseAlarm,
             Some(failing_scenarios(report).join("; ")),
@@ -587,7 +611,10 @@ impl Matrix {
             mutants: count(&|r| r.expected != Expected::Pass),
             caught: count(&|r| r.outcome == Outcome::Caught),
             drifting: count(&|r| matches!(r.expected, Expected::Drift(_))),
-            false_alarms: count(&|r| r.expected == Expected::Pass && !r.outcome.as_expected()),
+            false_alarms: count(&|r| {
+                r.expected == Expected::Pass
+                    && matches!(r.outcome, Outcome::FalseAlarm | Outcome::Wrong)
+            }),
             faithful: count(&|r| r.expected == Expected::Pass),
         }
     }
@@ -667,11 +694,13 @@ impl Matrix {
         let s = self.score();
         let _ = writeln!(
             out,
-            "\nscore: {}/{} mutants killed ({}/{} drifts caught with the expected classes, html faults without a verdict); {} false alarm(s) in {} non-drift profiles; {} profiles in {:.1} s ({} at once)",
+            "\nscore: {}/{} mutants killed ({}/{} drifts caught with the expected classes, {}/{} infrastructure faults given no verdict); {} false alarm(s) in {} non-drift profiles; {} profiles in {:.1} s, {} at once",
             s.killed,
             s.mutants,
             s.caught,
             s.drifting,
+            s.killed - s.caught,
+            s.mutants - s.drifting,
             s.false_alarms,
             s.faithful,
             self.rows.len(),
@@ -802,6 +831,16 @@ mod tests {
         );
         let row = judge(&row_for("keys-reordered"), Ok(&alarm), Duration::ZERO);
         assert_eq!(row.outcome, Outcome::FalseAlarm);
+
+        // keys-reordered must pass AND say so in a note.
+        let mut quiet = report("keys-reordered", vec![(ALL_PARAMETERS, vec![])]);
+        let silent = judge(&row_for("keys-reordered"), Ok(&quiet), Duration::ZERO);
+        assert_eq!(silent.outcome, Outcome::NoteMissing);
+        quiet.scenarios[0]
+            .notes
+            .push("keys arrive in the order b, a (documented: a, b)".into());
+        let noted = judge(&row_for("keys-reordered"), Ok(&quiet), Duration::ZERO);
+        assert_eq!(noted.outcome, Outcome::Passed);
 
         let none = judge(&row_for("documented"), Err("exit 2".into()), Duration::ZERO);
         assert_eq!(none.outcome, Outcome::Wrong);
