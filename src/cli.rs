@@ -132,6 +132,9 @@ pub struct MutantsArgs {
     /// How many suite runs at once (default: twice the cores, 4 to 8).
     #[arg(long, short, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Only these profiles (comma-separated or repeated); default: all of them.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Keep each profile's JSON run report in this folder (PROFILE.json).
     #[arg(long, value_name = "DIR")]
     pub reports_dir: Option<PathBuf>,

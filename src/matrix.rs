@@ -26,6 +26,23 @@ pub fn mutants(args: MutantsArgs) -> i32 {
             return exit::DRIFTED;
         }
     };
+    let unknown: Vec<&str> = args
+        .only
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !names.contains(o))
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!(
+            "error: --only names no profile of the double: {} (`payu-contract profiles` lists them)",
+            unknown.join(", ")
+        );
+        return exit::CONFIG;
+    }
+    let plan: Vec<Expectation> = plan
+        .into_iter()
+        .filter(|e| args.only.is_empty() || args.only.iter().any(|o| o == e.profile))
+        .collect();
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => {

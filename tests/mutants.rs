@@ -104,3 +104,61 @@ fn the_suite_catches_every_drift_of_the_double_and_no_false_alarm() {
         assert_eq!(json["target"]["profile"], profile.as_str());
     }
 }
+
+/// The matrix is not green by construction: take the "without client
+/// secret" scenario out of the suite and the public-client mutant survives.
+#[test]
+fn a_hole_in_the_suite_shows_up_as_a_missed_mutant() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("features"),
+        &features,
+    );
+    let file = features.join("02-successful-refresh.feature");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let cut = text
+        .find("  Scenario: Refresh without client secret")
+        .expect("the scenario is in the suite");
+    std::fs::write(&file, &text[..cut]).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_payu-contract"))
+        .args([
+            "mutants",
+            "-q",
+            "--only",
+            "documented,public-client-needs-secret",
+            "--features",
+        ])
+        .arg(&features)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let row = |p: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{p} ")))
+            .unwrap_or_else(|| panic!("no row for {p} in\n{stdout}"))
+            .to_owned()
+    };
+    assert!(
+        row("public-client-needs-secret").ends_with("MISSED"),
+        "{stdout}"
+    );
+    assert!(row("documented").ends_with(" ok"), "{stdout}");
+    assert!(stdout.contains("score: 0/1 mutants killed"), "{stdout}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
