@@ -34,6 +34,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Run the suite against every profile of the double, concurrently, and
+    /// print the drift-detection matrix (exit 0 only if every drift is caught).
+    Mutants(MutantsArgs),
     /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
     StoreKeygen,
 }
@@ -135,4 +138,26 @@ pub struct ServeArgs {
     /// Seed the double with these fixtures (JSON, as printed at start) instead of random ones.
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// How many suite runs at once (default: twice the cores, 4 to 8).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Only these profiles (comma-separated or repeated); default: all of them.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Keep each profile's JSON run report in this folder (PROFILE.json).
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Folder with the .feature files and schemas/ (default: the built-in suite).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Folder with the snapshot baselines (default: the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Only the matrix, no progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -4,6 +4,7 @@
 
 mod bdd;
 mod cli;
+mod matrix;
 mod serve;
 mod suite;
 
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
             }
             exit::PASSED
         }
+        Command::Mutants(args) => matrix::mutants(args),
     };
     ExitCode::from(code as u8)
 }
