@@ -734,6 +734,7 @@ mod tests {
                 steps: vec![],
                 exchanges: vec![],
                 checks: vec![CheckOutcome::new(CheckKind::Scenario, "c", drifts)],
+                since_accepted: vec![],
                 notes: vec![],
             })
             .collect();
@@ -758,6 +759,7 @@ mod tests {
             scenarios,
             documentation_findings: vec![],
             rfc6749_notes: vec![],
+            since_baseline: None,
         }
     }
 
