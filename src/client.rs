@@ -195,7 +195,9 @@ impl TransportFault {
     pub fn transient(&self) -> bool {
         matches!(
             self,
-            TransportFault::Connect(_) | TransportFault::Timeout(_) | TransportFault::Interrupted(_)
+            TransportFault::Connect(_)
+                | TransportFault::Timeout(_)
+                | TransportFault::Interrupted(_)
         )
     }
 
@@ -343,7 +345,9 @@ impl TokenClient {
                 _ => {
                     match &outcome {
                         Ok(resp) => self.learn_secrets(resp),
-                        Err(_) => self.unavailable.store(true, std::sync::atomic::Ordering::Relaxed),
+                        Err(_) => self
+                            .unavailable
+                            .store(true, std::sync::atomic::Ordering::Relaxed),
                     }
                     return Exchange {
                         request: record,

@@ -3,6 +3,7 @@
 //! error; 3 no verdict.
 
 mod bdd;
+mod check;
 mod cli;
 mod serve;
 mod suite;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run(args),
         Command::Serve(args) => serve::serve(args),
+        Command::CheckCredentials(args) => check::check(args),
         Command::Profiles => {
             for p in payu_contract::double::Profile::all() {
                 println!("{:<34} {}", p.name(), p.description());

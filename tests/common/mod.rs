@@ -44,7 +44,9 @@ impl Served {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(20)).expect("serve printed its line");
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve printed its line");
         let v: Value = serde_json::from_str(&line).expect("serve line is JSON");
         Served {
             child,
@@ -54,7 +56,12 @@ impl Served {
     }
 
     pub fn client(&self, kind: &str) -> &Value {
-        self.fixtures["clients"].as_array().unwrap().iter().find(|c| c["kind"] == kind).unwrap()
+        self.fixtures["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .unwrap()
     }
 
     /// The environment of a scheduled run against this server, with the
@@ -63,9 +70,18 @@ impl Served {
         let c = self.client("public");
         vec![
             ("PAYU_TOKEN_URL".into(), self.token_url.clone()),
-            ("PAYU_CLIENT_ID".into(), c["client_id"].as_str().unwrap().into()),
-            ("PAYU_CLIENT_SECRET".into(), c["client_secret"].as_str().unwrap().into()),
-            ("PAYU_REFRESH_TOKEN".into(), c["refresh_token"].as_str().unwrap().into()),
+            (
+                "PAYU_CLIENT_ID".into(),
+                c["client_id"].as_str().unwrap().into(),
+            ),
+            (
+                "PAYU_CLIENT_SECRET".into(),
+                c["client_secret"].as_str().unwrap().into(),
+            ),
+            (
+                "PAYU_REFRESH_TOKEN".into(),
+                c["refresh_token"].as_str().unwrap().into(),
+            ),
             ("PAYU_TOKEN_STORE".into(), store.display().to_string()),
         ]
     }
