@@ -679,14 +679,29 @@ pub fn diagnose(obs: &Observations) -> Diagnosis {
             Verdict::CredentialsWork,
             None,
             if refreshed {
-                "Your credentials work: the call succeeded and its answer has the documented shape."
-                    .to_owned()
+                let c = obs.consumed.as_ref().expect("refreshed");
+                let what = match c.kind {
+                    ConsumeKind::Refresh => "the refresh",
+                    ConsumeKind::GetToken => "the Get Token call",
+                };
+                let old = match c.kind {
+                    ConsumeKind::Refresh => " Your old refresh token is now DEAD;",
+                    ConsumeKind::GetToken => " Nothing was spent;",
+                };
+                match &c.stored_in {
+                    Some(p) => format!(
+                        "Your credentials work: {what} succeeded and its answer has the documented shape.{old} the new refresh token is saved in {p} (mode 0600)."
+                    ),
+                    None => format!(
+                        "Your credentials work: {what} succeeded and its answer has the documented shape.{old} the new refresh token belonged to the local sandbox and ended with this command."
+                    ),
+                }
             } else {
                 "Your credentials work as far as can be checked without spending the refresh token."
                     .to_owned()
             },
             if refreshed {
-                "nothing to fix; keep the new refresh token (in the token store) for your next call"
+                "nothing to fix; from now on use the new refresh token from the token store (`payu-contract run` and this command pick it up by themselves; --print-new-token hands it to a secret manager), never the old one"
             } else {
                 "nothing to fix; run with --refresh to also check the parts listed as not verified (it spends the refresh token and stores the new one)"
             },
@@ -891,9 +906,7 @@ fn consumed_finding(
             };
             let old = match c.kind {
                 ConsumeKind::Refresh if c.new_token => {
-                    format!(
-                        " The old refresh token ({token_words}) is now DEAD: do not use it again."
-                    )
+                    " The old refresh token is now DEAD: do not use it again.".to_owned()
                 }
                 _ => String::new(),
             };

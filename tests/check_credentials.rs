@@ -474,6 +474,7 @@ fn the_local_sandbox_works_offline() {
 
 #[test]
 fn typed_secrets_are_not_echoed_and_never_printed() {
+    use expectrl::process::Termios;
     use expectrl::{Eof, Expect, Session};
     let served = Served::start(&[]);
     let dir = tempfile::tempdir().unwrap();
@@ -487,19 +488,27 @@ fn typed_secrets_are_not_echoed_and_never_printed() {
         .env("NO_COLOR", "1")
         .current_dir(dir.path());
     let mut s = Session::spawn(cmd).expect("spawn in a pseudo-terminal");
+    // A real terminal echoes what is typed; the pty starts with echo off.
+    s.set_echo(true).unwrap();
+    assert!(s.is_echo().unwrap());
     s.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    // Typed only once the prompt is up and the program reads (as a person would).
+    let pause = || std::thread::sleep(std::time::Duration::from_millis(300));
     let mut seen = Vec::new();
     let m = s.expect("Client id").unwrap();
     seen.extend_from_slice(m.before());
     seen.extend_from_slice(m.as_bytes());
+    pause();
     s.send_line(c["client_id"].as_str().unwrap()).unwrap();
     let m = s.expect("Client secret").unwrap();
     seen.extend_from_slice(m.before());
     seen.extend_from_slice(m.as_bytes());
+    pause();
     s.send_line(&secret).unwrap();
     let m = s.expect("Refresh token").unwrap();
     seen.extend_from_slice(m.before());
     seen.extend_from_slice(m.as_bytes());
+    pause();
     s.send_line(&token).unwrap();
     let m = s.expect(Eof).unwrap();
     seen.extend_from_slice(m.before());
@@ -519,4 +528,54 @@ fn typed_secrets_are_not_echoed_and_never_printed() {
     );
     // The secret was really used: the refresh went through and was stored.
     assert_ne!(store_token(&dir.path().join("store.json")), token);
+}
+
+#[test]
+fn no_secret_in_any_output_even_with_trace_logs() {
+    let served = Served::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_of(&served, dir.path());
+    let c = served.client("public");
+    let user = served.fixtures["user"].clone();
+    let mut secrets = vec![
+        c["client_secret"].as_str().unwrap().to_owned(),
+        c["refresh_token"].as_str().unwrap().to_owned(),
+        user["password"].as_str().unwrap().to_owned(),
+    ];
+    let mut env = env;
+    set(
+        &mut env,
+        "PAYU_USERNAME",
+        user["username"].as_str().unwrap(),
+    );
+    set(
+        &mut env,
+        "PAYU_PASSWORD",
+        user["password"].as_str().unwrap(),
+    );
+    set(&mut env, "RUST_LOG", "trace");
+    let mut all = String::new();
+    for args in [&[][..], &["--json"], &["--refresh"], &["--json"]] {
+        let out = check(&env, args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        all.push_str(&text(&out));
+        // Each refresh's new token is a secret too.
+        if dir.path().join("store.json").exists() {
+            secrets.push(store_token(&dir.path().join("store.json")));
+        }
+    }
+    // A failing path: a wrong secret.
+    set(
+        &mut env,
+        "PAYU_CLIENT_SECRET",
+        "wrong-secret-value-1234567890",
+    );
+    secrets.push("wrong-secret-value-1234567890".into());
+    let out = check(&env, &["--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    all.push_str(&text(&out));
+    assert!(all.contains("TRACE"), "trace logging was on");
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "a secret leaked into the output");
+    }
 }
