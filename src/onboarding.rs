@@ -56,6 +56,7 @@ pub enum Answer {
     /// 2xx that is not an HTML page.
     Success { status: u16 },
     /// An OAuth error body (`{"error": ...}`) below 500.
+    #[serde(rename = "oauth_error")]
     OAuthError { status: u16, error: String },
     /// Could not judge: nothing or no application answered.
     Fault { fault: Fault },
