@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
@@ -44,6 +44,11 @@ pub enum Command {
     /// differs from the documentation; 2 usage; 3 no verdict (endpoint
     /// unreachable, DNS/TLS failure, proxy error page, refresh outcome unknown).
     CheckCredentials(CheckArgs),
+    /// Run the suite against every profile of the double, concurrently, and
+    /// print the drift-detection matrix (exit 0 only if every drift is caught).
+    Mutants(MutantsArgs),
+    /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
+    StoreKeygen,
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.
@@ -149,4 +154,26 @@ pub struct CheckArgs {
     /// Print the result as JSON on stdout (same verdicts and exit codes).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// How many suite runs at once (default: twice the cores, 4 to 8).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Only these profiles (comma-separated or repeated); default: all of them.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Keep each profile's JSON run report in this folder (PROFILE.json).
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Folder with the .feature files and schemas/ (default: the built-in suite).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Folder with the snapshot baselines (default: the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Only the matrix, no progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

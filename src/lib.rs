@@ -21,6 +21,7 @@ pub mod config;
 pub mod contract;
 pub mod double;
 pub mod grant;
+pub mod mutants;
 pub mod onboarding;
 pub mod redact;
 pub mod report;

@@ -5,6 +5,7 @@
 mod bdd;
 mod check;
 mod cli;
+mod matrix;
 mod serve;
 mod suite;
 
@@ -41,15 +42,20 @@ fn main() -> ExitCode {
     };
     quiet_panics();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Serve(args) => serve::serve(args),
         Command::CheckCredentials(args) => check::check(args),
+        Command::StoreKeygen => {
+            println!("{}", payu_contract::tokens::StoreKey::generate());
+            exit::PASSED
+        }
         Command::Profiles => {
             for p in payu_contract::double::Profile::all() {
                 println!("{:<34} {}", p.name(), p.description());
             }
             exit::PASSED
         }
+        Command::Mutants(args) => matrix::mutants(args),
     };
     ExitCode::from(code as u8)
 }

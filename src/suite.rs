@@ -22,7 +22,7 @@ use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
 use payu_contract::secret::Secret;
 use payu_contract::tokens::{
-    ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+    self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
 };
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -131,10 +131,10 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
                 .chain(r.map(|r| r.tags.iter()).into_iter().flatten())
                 .chain(&s.tags)
                 .collect();
-            if let Some(op) = &tags {
-                if !op.eval(all_tags.iter().map(|t| t.as_str())) {
-                    return false;
-                }
+            if let Some(op) = &tags
+                && !op.eval(all_tags.iter().map(|t| t.as_str()))
+            {
+                return false;
             }
             if skip_destructive && all_tags.iter().any(|t| *t == "destructive") {
                 skipped.lock().unwrap_or_else(|e| e.into_inner()).push(ScenarioReport {
@@ -188,6 +188,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         )));
     }
 
+    if let Some(step) = collector.undefined_steps.first() {
+        return Err(Failure::Usage(format!(
+            "the step \"{step}\" in {} matches no step definition ({} such steps): fix its wording (`payu-contract run --help` names the features folder)",
+            assets.features.display(),
+            collector.undefined_steps.len()
+        )));
+    }
     let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     let ctx = context::get();
@@ -430,9 +437,10 @@ async fn mint(
     store
         .put(chain_id, ChainEntry::from_seed(&token))
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    // A minted chain has no seed: a later PAYU_REFRESH_TOKEN still counts as new.
+    // The configured seed (if any) counts as seen: it must not restart the
+    // chain at the next run, since it is spent or was refused.
     let mut entry = store.get(chain_id).cloned().expect("just stored");
-    entry.seed_fingerprint = None;
+    entry.seed_fingerprint = creds.refresh_token.as_ref().map(tokens::fingerprint);
     store
         .put(chain_id, entry)
         .map_err(|e| Failure::Usage(e.to_string()))?;

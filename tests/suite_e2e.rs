@@ -226,6 +226,114 @@ fn works_from_any_directory() {
 }
 
 #[test]
+fn live_settings_mistakes_are_one_line_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{ not json").unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let live = [
+        ("PAYU_TOKEN_URL", "http://127.0.0.1:9/oauth/token"),
+        ("PAYU_CLIENT_ID", "id"),
+        ("PAYU_REFRESH_TOKEN", "abcdefabcdef"),
+    ];
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (
+            vec![("PAYU_TOKEN_STORE", corrupt.display().to_string())],
+            "corrupt",
+        ),
+        (
+            vec![("PAYU_CA_CERT", not_pem.display().to_string())],
+            "PAYU_CA_CERT",
+        ),
+        (
+            vec![("PAYU_CA_CERT", "/nonexistent/ca.pem".into())],
+            "PAYU_CA_CERT",
+        ),
+        (
+            vec![("PAYU_STORE_KEY", "too-short".into())],
+            "PAYU_STORE_KEY",
+        ),
+        (
+            vec![(
+                "PAYU_TOKEN_URL",
+                "https://accounts.payu.in/oauth/token".into(),
+            )],
+            "--allow-production",
+        ),
+        (
+            vec![("PAYU_CLIENT_AUTH", "digest".into())],
+            "PAYU_CLIENT_AUTH",
+        ),
+        (
+            vec![
+                ("PAYU_REFRESH_TOKEN", "".into()),
+                (
+                    "PAYU_TOKEN_STORE",
+                    dir.path().join("empty.json").display().to_string(),
+                ),
+            ],
+            "PAYU_REFRESH_TOKEN",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let out = bin()
+            .args(["run"])
+            .envs(live)
+            .envs(extra.clone())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{extra:?}: expected {needle:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_step_without_definition_is_a_usage_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(features.join("schemas")).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
+    for f in ["schemas/token.json", "schemas/error.json"] {
+        std::fs::copy(format!("{src}/{f}"), features.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(format!("{src}/02-successful-refresh.feature")).unwrap();
+    std::fs::write(
+        features.join("x.feature"),
+        text.replace("Then the response status is 200", "Then the answer is fine"),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("run")
+        .arg("--features")
+        .arg(&features)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Then the answer is fine") && stderr.contains("no step definition"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn store_keygen_prints_a_usable_key() {
+    let out = bin().arg("store-keygen").output().unwrap();
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        payu_contract::tokens::StoreKey::parse(&key).is_ok(),
+        "{key}"
+    );
+}
+
+#[test]
 fn user_mistakes_are_one_line_with_exit_2() {
     let cases: &[&[&str]] = &[
         &["run", "--target", "staging"],

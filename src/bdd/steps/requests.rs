@@ -122,7 +122,8 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
             // A VALID refresh token with a client the server does not know:
             // with a bad token the server would answer invalid_grant first.
             let mut r = documented_refresh(&current(world)?);
-            let unknown_id = random_hex();
+            // Not token-shaped, so it cannot be mistaken for a leaked token.
+            let unknown_id = format!("unregistered-client-{}", &random_hex()[..24]);
             let unknown_secret = Secret::new(random_hex());
             if r.basic.is_some() {
                 r.basic = Some((unknown_id, unknown_secret));
