@@ -34,6 +34,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Tell a partner, in plain words, whether their client id, secret and
+    /// refresh token (or Get Token user) work, and if not what to fix.
+    ///
+    /// By default nothing is consumed: only answers the server gives before
+    /// it would spend the refresh token are used. --refresh does the real
+    /// refresh and stores the new token at once. Secrets come from the
+    /// environment or .env, or are asked for (hidden) on a terminal.
+    /// Exit codes: 0 the credentials work; 1 they do not, or an answer
+    /// differs from the documentation; 2 usage; 3 no verdict (endpoint
+    /// unreachable, DNS/TLS failure, proxy error page, refresh outcome unknown).
+    CheckCredentials(CheckArgs),
     /// Run the suite against every profile of the double, concurrently, and
     /// print the drift-detection matrix (exit 0 only if every drift is caught).
     Mutants(MutantsArgs),
@@ -138,6 +149,24 @@ pub struct ServeArgs {
     /// Seed the double with these fixtures (JSON, as printed at start) instead of random ones.
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do the real refresh (or, with only a username and password, the real
+    /// Get Token call): spends the refresh token and writes the new one to
+    /// the token store (PAYU_TOKEN_STORE) before anything else.
+    #[arg(long)]
+    pub refresh: bool,
+    /// With --refresh: print only the new refresh token on stdout (all
+    /// other output goes to stderr), for piping into a secret manager.
+    #[arg(long, requires = "refresh", conflicts_with = "json")]
+    pub print_new_token: bool,
+    /// Print the result as JSON on stdout (same verdicts and exit codes).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

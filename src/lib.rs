@@ -22,6 +22,7 @@ pub mod contract;
 pub mod double;
 pub mod grant;
 pub mod mutants;
+pub mod onboarding;
 pub mod redact;
 pub mod report;
 pub mod secret;

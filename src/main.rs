@@ -3,6 +3,7 @@
 //! error; 3 no verdict.
 
 mod bdd;
+mod check;
 mod cli;
 mod matrix;
 mod serve;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run(*args),
         Command::Serve(args) => serve::serve(args),
+        Command::CheckCredentials(args) => check::check(args),
         Command::StoreKeygen => {
             println!("{}", payu_contract::tokens::StoreKey::generate());
             exit::PASSED
