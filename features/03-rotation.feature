@@ -23,6 +23,8 @@ Feature: Refresh token rotation
     Then the used refresh token is refused
     And the response status is 401
     And the error is "invalid_grant"
+    And the error description is "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
     And the response carries the expected headers
+    And the WWW-Authenticate header is a Bearer challenge naming "invalid_grant"
     And the body matches the "error" schema
     And the response matches its snapshot

@@ -43,6 +43,9 @@ impl Assets {
         snapshots: Option<&Path>,
     ) -> Result<Assets, AssetError> {
         let source = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // PAYU_ASSETS=embedded forces the built-in copies, as an installed
+        // binary whose source tree is gone would see them.
+        let source_tree = std::env::var("PAYU_ASSETS").map_or(true, |v| v != "embedded");
         let mut unpacked: Option<tempfile::TempDir> = None;
         let mut unpack = |dir: &Dir<'_>, name: &str| -> Result<PathBuf, AssetError> {
             if unpacked.is_none() {
@@ -62,7 +65,7 @@ impl Assets {
                     path: p.display().to_string(),
                 });
             }
-            None if source.join("features").is_dir() => source.join("features"),
+            None if source_tree && source.join("features").is_dir() => source.join("features"),
             None => unpack(&FEATURES, "features")?,
         };
         let (snapshots, snapshots_embedded) = match snapshots {
@@ -74,7 +77,9 @@ impl Assets {
                     path: p.display().to_string(),
                 });
             }
-            None if source.join("snapshots").is_dir() => (source.join("snapshots"), false),
+            None if source_tree && source.join("snapshots").is_dir() => {
+                (source.join("snapshots"), false)
+            }
             None => (unpack(&SNAPSHOTS, "snapshots")?, true),
         };
         Ok(Assets {

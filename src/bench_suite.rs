@@ -86,7 +86,7 @@ fn suite() -> i32 {
         Ok(crate::cli::Cli {
             command: crate::cli::Command::Run(args),
             ..
-        }) => crate::run(args),
+        }) => crate::run(*args),
         _ => exit::CONFIG,
     }
 }

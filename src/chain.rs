@@ -9,8 +9,11 @@ use std::sync::Mutex;
 /// targets; nothing for the throw-away local double).
 pub trait ChainSink: Send {
     fn rotated(&mut self, new: &Secret<String>) -> Result<(), String>;
-    /// A consuming request was sent and its outcome is unknown.
+    /// A consuming request is about to be sent (write-ahead: if the process
+    /// dies before the answer is stored, the token is known to be in doubt).
     fn possibly_consumed(&mut self) -> Result<(), String>;
+    /// The server answered without consuming the token: it is live again.
+    fn still_live(&mut self) -> Result<(), String>;
 }
 
 /// A sink that keeps nothing: for the embedded double, whose tokens die
@@ -23,6 +26,43 @@ impl ChainSink for NoSink {
     }
     fn possibly_consumed(&mut self) -> Result<(), String> {
         Ok(())
+    }
+    fn still_live(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The token store as a sink: every change is on disk before it returns.
+pub struct StoreSink {
+    pub store: crate::tokens::LockedStore,
+    pub chain: crate::tokens::ChainId,
+}
+
+impl ChainSink for StoreSink {
+    fn rotated(&mut self, new: &Secret<String>) -> Result<(), String> {
+        self.store
+            .record_rotation(&self.chain, new.clone())
+            .map_err(|e| e.to_string())
+    }
+
+    fn possibly_consumed(&mut self) -> Result<(), String> {
+        self.store
+            .mark_possibly_consumed(&self.chain)
+            .map_err(|e| e.to_string())
+    }
+
+    fn still_live(&mut self) -> Result<(), String> {
+        let Some(entry) = self.store.get(&self.chain) else {
+            return Ok(());
+        };
+        if entry.state == crate::tokens::TokenState::Live {
+            return Ok(());
+        }
+        let mut entry = entry.clone();
+        entry.state = crate::tokens::TokenState::Live;
+        self.store
+            .put(&self.chain, entry)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -92,14 +132,27 @@ impl TokenChain {
         Ok(())
     }
 
+    /// Write-ahead for a consuming request: the store marks the token as
+    /// possibly consumed before it is sent.
+    pub fn before_consuming(&self) -> Result<(), ChainError> {
+        self.lock()
+            .sink
+            .possibly_consumed()
+            .map_err(ChainError::Persist)
+    }
+
+    /// The server answered a consuming request without rotating: the token
+    /// was not consumed.
+    pub fn not_consumed(&self) -> Result<(), ChainError> {
+        self.lock().sink.still_live().map_err(ChainError::Persist)
+    }
+
     /// A consuming request was sent and no answer came: never send the token
     /// again blindly.
     pub fn outcome_unknown(&self) {
         let mut inner = self.lock();
+        // The store already says "possibly consumed" (written ahead).
         inner.unknown = true;
-        if let Err(e) = inner.sink.possibly_consumed() {
-            tracing::warn!("could not mark the token store: {e}");
-        }
     }
 
     pub fn is_unknown(&self) -> bool {

@@ -26,14 +26,29 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
     /// List the double's profiles: the documented server and its drifts.
     Profiles,
+    /// Tell a partner, in plain words, whether their client id, secret and
+    /// refresh token (or Get Token user) work, and if not what to fix.
+    ///
+    /// By default nothing is consumed: only answers the server gives before
+    /// it would spend the refresh token are used. --refresh does the real
+    /// refresh and stores the new token at once. Secrets come from the
+    /// environment or .env, or are asked for (hidden) on a terminal.
+    /// Exit codes: 0 the credentials work; 1 they do not, or an answer
+    /// differs from the documentation; 2 usage; 3 no verdict (endpoint
+    /// unreachable, DNS/TLS failure, proxy error page, refresh outcome unknown).
+    CheckCredentials(CheckArgs),
+    /// Run the suite against every profile of the double, concurrently, and
+    /// print the drift-detection matrix (exit 0 only if every drift is caught).
+    Mutants(MutantsArgs),
+    /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
+    StoreKeygen,
     /// Benchmark: token chains and error traffic against a double on 127.0.0.1.
     Load(crate::load::LoadArgs),
     /// Robustness: valid and hostile traffic for a while; every answer must be well-formed.
@@ -102,6 +117,18 @@ pub struct RunArgs {
     /// Write the run as a versioned JSON document.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
+    /// Write a JUnit XML report (one testcase per scenario) for CI.
+    #[arg(long, value_name = "FILE")]
+    pub report_junit: Option<PathBuf>,
+    /// Write a Cucumber JSON report for cucumber report tools.
+    #[arg(long, value_name = "FILE")]
+    pub report_cucumber: Option<PathBuf>,
+    /// Write a self-contained HTML report (no external assets).
+    #[arg(long, value_name = "FILE")]
+    pub report_html: Option<PathBuf>,
+    /// An earlier run's --report-json file: list what changed since then.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Only the summary and the final verdict.
     #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -127,4 +154,44 @@ pub struct ServeArgs {
     /// Seed the double with these fixtures (JSON, as printed at start) instead of random ones.
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Do the real refresh (or, with only a username and password, the real
+    /// Get Token call): spends the refresh token and writes the new one to
+    /// the token store (PAYU_TOKEN_STORE) before anything else.
+    #[arg(long)]
+    pub refresh: bool,
+    /// With --refresh: print only the new refresh token on stdout (all
+    /// other output goes to stderr), for piping into a secret manager.
+    #[arg(long, requires = "refresh", conflicts_with = "json")]
+    pub print_new_token: bool,
+    /// Print the result as JSON on stdout (same verdicts and exit codes).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MutantsArgs {
+    /// How many suite runs at once (default: twice the cores, 4 to 8).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Only these profiles (comma-separated or repeated); default: all of them.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Keep each profile's JSON run report in this folder (PROFILE.json).
+    #[arg(long, value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Folder with the .feature files and schemas/ (default: the built-in suite).
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Folder with the snapshot baselines (default: the built-in ones).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Only the matrix, no progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
 }

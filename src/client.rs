@@ -190,6 +190,17 @@ pub enum TransportFault {
 }
 
 impl TransportFault {
+    /// True when trying again may help: a refused or lost connection, a
+    /// timeout. A DNS or TLS failure will fail the same way again.
+    pub fn transient(&self) -> bool {
+        matches!(
+            self,
+            TransportFault::Connect(_)
+                | TransportFault::Timeout(_)
+                | TransportFault::Interrupted(_)
+        )
+    }
+
     /// True when the request certainly did not reach the server, so even a
     /// consuming request may be sent again.
     pub fn certainly_unsent(&self) -> bool {
@@ -241,6 +252,10 @@ pub struct TokenClient {
     url: Url,
     opts: ClientOptions,
     scrubber: Scrubber,
+    /// Set once a request has failed for good: later requests in the run are
+    /// tried once, so a dead endpoint costs one timeout per request, not
+    /// one per retry.
+    unavailable: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl TokenClient {
@@ -276,6 +291,7 @@ impl TokenClient {
             url,
             opts,
             scrubber,
+            unavailable: Default::default(),
         })
     }
 
@@ -316,11 +332,14 @@ impl TokenClient {
                     (!req.consumes).then(|| retry_after(resp).unwrap_or_else(|| backoff(attempts)))
                 }
                 Ok(_) => None,
-                Err(fault) if !req.consumes || fault.certainly_unsent() => Some(backoff(attempts)),
+                Err(fault) if fault.transient() && (!req.consumes || fault.certainly_unsent()) => {
+                    Some(backoff(attempts))
+                }
                 Err(_) => None,
             };
+            let may_retry = !self.unavailable.load(std::sync::atomic::Ordering::Relaxed);
             match retry_after {
-                Some(wait) if attempts <= self.opts.retries => {
+                Some(wait) if may_retry && attempts <= self.opts.retries => {
                     let wait = wait.min(self.opts.max_backoff);
                     tracing::debug!(
                         attempt = attempts,
@@ -330,8 +349,11 @@ impl TokenClient {
                     tokio::time::sleep(wait).await;
                 }
                 _ => {
-                    if let Ok(resp) = &outcome {
-                        self.learn_secrets(resp);
+                    match &outcome {
+                        Ok(resp) => self.learn_secrets(resp),
+                        Err(_) => self
+                            .unavailable
+                            .store(true, std::sync::atomic::Ordering::Relaxed),
                     }
                     return Exchange {
                         request: record,

@@ -4,8 +4,10 @@
 
 mod bdd;
 mod bench_suite;
+mod check;
 mod cli;
 mod load;
+mod matrix;
 mod serve;
 mod suite;
 
@@ -42,14 +44,20 @@ fn main() -> ExitCode {
     };
     quiet_panics();
     let code = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Serve(args) => serve::serve(args),
+        Command::CheckCredentials(args) => check::check(args),
+        Command::StoreKeygen => {
+            println!("{}", payu_contract::tokens::StoreKey::generate());
+            exit::PASSED
+        }
         Command::Profiles => {
             for p in payu_contract::double::Profile::all() {
                 println!("{:<34} {}", p.name(), p.description());
             }
             exit::PASSED
         }
+        Command::Mutants(args) => matrix::mutants(args),
         Command::Load(args) => load::load(args),
         Command::Soak(args) => load::soak(args),
         Command::BenchSuite(args) => bench_suite::bench_suite(args),
@@ -137,6 +145,10 @@ fn run(args: cli::RunArgs) -> i32 {
         features: args.features.clone(),
         snapshots: args.snapshots.clone(),
         report_json: args.report_json.clone(),
+        report_junit: args.report_junit.clone(),
+        report_cucumber: args.report_cucumber.clone(),
+        report_html: args.report_html.clone(),
+        baseline: args.baseline.clone(),
         verbosity,
         style: Style::detect(),
     };
@@ -165,6 +177,7 @@ pub fn init_logs(default: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -9,7 +9,8 @@ use payu_contract::report::exit;
 use std::net::SocketAddr;
 
 pub fn serve(args: ServeArgs) -> i32 {
-    crate::init_logs("info");
+    // One line per request (the double logs them at debug level).
+    crate::init_logs("info,payu_contract::double=debug");
     let usage = |m: String| {
         eprintln!("error: {m}");
         exit::CONFIG

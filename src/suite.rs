@@ -10,19 +10,26 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use futures::FutureExt as _;
 use payu_contract::assets::Assets;
-use payu_contract::chain::{NoSink, TokenChain};
+use payu_contract::chain::{NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
-use payu_contract::contract::snapshot::{SnapshotMode, Snapshots};
+use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
 use payu_contract::double::{self, ClientKind, DoubleOptions, Profile};
+use payu_contract::grant::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
 use payu_contract::secret::Secret;
+use payu_contract::tokens::{
+    self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a run waits for another run holding the token store.
+const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How a run ends when it cannot even start.
 #[derive(Debug)]
@@ -53,6 +60,11 @@ pub struct RunOptions {
     pub features: Option<PathBuf>,
     pub snapshots: Option<PathBuf>,
     pub report_json: Option<PathBuf>,
+    pub report_junit: Option<PathBuf>,
+    pub report_cucumber: Option<PathBuf>,
+    pub report_html: Option<PathBuf>,
+    /// An earlier run's JSON report to compare with.
+    pub baseline: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub style: Style,
 }
@@ -60,6 +72,7 @@ pub struct RunOptions {
 /// Everything the run needs that depends on the target.
 struct Prepared {
     token_url: url::Url,
+    client: TokenClient,
     credentials: Credentials,
     chain: TokenChain,
     profile: Option<String>,
@@ -84,23 +97,16 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         })?),
     };
 
+    let baseline = opts
+        .baseline
+        .as_deref()
+        .map(report::baseline::load)
+        .transpose()
+        .map_err(Failure::Usage)?;
+
     let scrubber = Scrubber::default();
     let prepared = prepare(&config, &scrubber).await?;
-    for secret in [
-        &prepared.credentials.client_secret,
-        &prepared.credentials.password,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        scrubber.add(secret.expose());
-    }
-    let client = TokenClient::new(
-        prepared.token_url.clone(),
-        config.client.clone(),
-        scrubber.clone(),
-    )
-    .map_err(|e| Failure::Usage(e.to_string()))?;
+    let client = prepared.client.clone();
 
     let documented = prepared
         .profile
@@ -112,7 +118,23 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     } else {
         SnapshotMode::CompareOnly
     };
-    let snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    if config.target.is_live() {
+        // The observed baseline: the last accepted observation of this
+        // target; new observations are left for review, never in CI.
+        let observed = assets
+            .snapshots
+            .join(snapshot::target_dir_name(&config.target.name()));
+        let review = !in_ci && !assets.snapshots_embedded;
+        snapshots = snapshots.with_observed(
+            observed,
+            if review {
+                SnapshotMode::Review
+            } else {
+                SnapshotMode::CompareOnly
+            },
+        );
+    }
 
     context::install(RunContext {
         client,
@@ -153,6 +175,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
                     steps: vec![],
                     exchanges: vec![],
                     checks: vec![],
+                    since_accepted: vec![],
                     notes: vec![],
                 });
                 return false;
@@ -194,6 +217,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         )));
     }
 
+    if let Some(step) = collector.undefined_steps.first() {
+        return Err(Failure::Usage(format!(
+            "the step \"{step}\" in {} matches no step definition ({} such steps): fix its wording (`payu-contract run --help` names the features folder)",
+            assets.features.display(),
+            collector.undefined_steps.len()
+        )));
+    }
     let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
     let ctx = context::get();
@@ -207,7 +237,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     } else {
         None
     };
-    let run_report = RunReport {
+    let mut run_report = RunReport {
         format: "payu-contract-run".into(),
         version: report::REPORT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -226,7 +256,9 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         scenarios,
         documentation_findings: report::documentation_findings(),
         rfc6749_notes: report::rfc6749_notes(),
+        since_baseline: None,
     };
+    run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
     for s in run_report
         .scenarios
         .iter()
@@ -243,18 +275,60 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         "{}",
         report::terminal::summary_lines(&run_report, opts.style)
     );
-    if let Some(path) = &opts.report_json {
-        report::json::write(path, &run_report).map_err(|e| {
-            Failure::Usage(format!(
-                "cannot write the JSON report to {}: {e}",
-                path.display()
-            ))
-        })?;
+    if opts.verbosity != Verbosity::Quiet {
+        print!(
+            "{}",
+            report::terminal::contract_table(&run_report, opts.style)
+        );
     }
+    if let Some(c) = &run_report.since_baseline {
+        print!("{}", report::terminal::baseline_lines(c, opts.style));
+    }
+    write_reports(&opts, &run_report)?;
     Ok(run_report.exit_code)
 }
 
+/// Every report whose flag was given, each rendered from the same RunReport.
+fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failure> {
+    type Writer = fn(&std::path::Path, &RunReport) -> std::io::Result<()>;
+    let formats: [(&str, &Option<PathBuf>, Writer); 4] = [
+        ("JSON", &opts.report_json, report::json::write),
+        ("JUnit", &opts.report_junit, report::junit::write),
+        (
+            "Cucumber JSON",
+            &opts.report_cucumber,
+            report::cucumber::write,
+        ),
+        ("HTML", &opts.report_html, report::html::write),
+    ];
+    for (name, path, write) in formats {
+        if let Some(path) = path {
+            write(path, run_report).map_err(|e| {
+                Failure::Usage(format!(
+                    "cannot write the {name} report to {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
 async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failure> {
+    for secret in [
+        &config.credentials.client_secret,
+        &config.credentials.password,
+        &config.credentials.refresh_token,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        scrubber.add(secret.expose());
+    }
+    let client_for = |url: &url::Url| {
+        TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
+            .map_err(|e| Failure::Usage(e.to_string()))
+    };
     match &config.target {
         Target::Local { profile } => {
             let parsed = Profile::parse(profile).ok_or_else(|| {
@@ -282,10 +356,17 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                     Failure::NoVerdict("the double has no client of the documented kind".into())
                 })?
                 .clone();
-            scrubber.add(&client.refresh_token);
+            for s in [
+                &client.client_secret,
+                &client.refresh_token,
+                &fixtures.user.password,
+            ] {
+                scrubber.add(s);
+            }
             let token_url = url::Url::parse(&running.token_url())
                 .map_err(|e| Failure::NoVerdict(format!("the double reported a bad URL: {e}")))?;
             Ok(Prepared {
+                client: client_for(&token_url)?,
                 token_url,
                 credentials: Credentials {
                     client_id: client.client_id.clone(),
@@ -301,17 +382,126 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             })
         }
         Target::Live { url, .. } => {
-            let start = config.credentials.refresh_token.clone().ok_or_else(|| {
-                Failure::Usage("no refresh token: set PAYU_REFRESH_TOKEN (or PAYU_USERNAME and PAYU_PASSWORD for the Get Token call)".into())
-            })?;
-            scrubber.add(start.expose());
+            let client = client_for(url)?;
+            let chain = live_chain(config, url, &client).await?;
             Ok(Prepared {
+                client,
                 token_url: url.clone(),
                 credentials: config.credentials.clone(),
-                chain: TokenChain::new(start, Box::new(NoSink)),
+                chain,
                 profile: None,
                 double: None,
             })
         }
     }
+}
+
+/// The chain of a live target, from the token store, else the seed
+/// (`PAYU_REFRESH_TOKEN`), else the Get Token call. The store stays locked
+/// for the whole run, so two runs at once take turns instead of spending
+/// the same token twice.
+async fn live_chain(
+    config: &Config,
+    url: &url::Url,
+    client: &TokenClient,
+) -> Result<TokenChain, Failure> {
+    let creds = &config.credentials;
+    let key = config
+        .store_key
+        .as_ref()
+        .map(|k| StoreKey::parse(k.expose()))
+        .transpose()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let store_path = config.token_store.clone();
+    let mut store =
+        tokio::task::spawn_blocking(move || TokenStore::open(&store_path, key, STORE_LOCK_TIMEOUT))
+            .await
+            .map_err(|e| Failure::NoVerdict(format!("the token store could not be opened: {e}")))?
+            .map_err(|e| match e {
+                StoreError::LockTimeout { .. } => Failure::NoVerdict(e.to_string()),
+                other => Failure::Usage(other.to_string()),
+            })?;
+    let chain_id = ChainId::new(url.as_str(), creds.client_id.as_str());
+    let store_err = |e: StoreError| Failure::Usage(e.to_string());
+    let start = store
+        .resolve_start(&chain_id, creds.refresh_token.as_ref())
+        .map_err(store_err)?;
+    let token = match start {
+        Some(Start::FromStore(t)) | Some(Start::NewChainFromSeed(t)) => t,
+        Some(Start::PossiblyConsumed(t)) => {
+            client.scrubber().add(t.expose());
+            // An earlier run sent this token and never learned the outcome.
+            // Ask the server without spending it.
+            match grant::probe(client, &creds.client_id, &t).await {
+                Ok(Probe::Alive) => {
+                    let mut entry = store
+                        .get(&chain_id)
+                        .cloned()
+                        .expect("resolved from the store");
+                    entry.state = TokenState::Live;
+                    store.put(&chain_id, entry).map_err(store_err)?;
+                    tracing::info!(
+                        "the possibly consumed token is still alive; continuing the chain"
+                    );
+                    t
+                }
+                Ok(Probe::Dead) if grant::password_request(creds).is_some() => {
+                    mint(client, creds, &mut store, &chain_id).await?
+                }
+                Ok(Probe::Dead) => {
+                    return Err(Failure::NoVerdict(format!(
+                        "the refresh token in {} was consumed by an interrupted run and is dead: set PAYU_REFRESH_TOKEN to a new token (or PAYU_USERNAME/PAYU_PASSWORD for the Get Token call) to start a new chain",
+                        store.path().display()
+                    )));
+                }
+                Ok(Probe::Unexpected(what)) | Err(what) => {
+                    return Err(Failure::NoVerdict(format!(
+                        "the refresh token in {} may have been consumed by an interrupted run, and checking it failed ({what}): rerun later, or start a new chain with a new PAYU_REFRESH_TOKEN",
+                        store.path().display()
+                    )));
+                }
+            }
+        }
+        None if grant::password_request(creds).is_some() => {
+            mint(client, creds, &mut store, &chain_id).await?
+        }
+        None => {
+            return Err(Failure::Usage(format!(
+                "no refresh token: set PAYU_REFRESH_TOKEN, or PAYU_USERNAME and PAYU_PASSWORD for the Get Token call (the token store {} has no chain for this client and URL)",
+                store.path().display()
+            )));
+        }
+    };
+    client.scrubber().add(token.expose());
+    Ok(TokenChain::new(
+        token,
+        Box::new(StoreSink {
+            store,
+            chain: chain_id,
+        }),
+    ))
+}
+
+/// Starts a new chain with the Get Token call, stored before it is used.
+async fn mint(
+    client: &TokenClient,
+    creds: &Credentials,
+    store: &mut LockedStore,
+    chain_id: &ChainId,
+) -> Result<Secret<String>, Failure> {
+    let token = grant::get_token(client, creds)
+        .await
+        .map_err(Failure::NoVerdict)?;
+    client.scrubber().add(token.expose());
+    store
+        .put(chain_id, ChainEntry::from_seed(&token))
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    // The configured seed (if any) counts as seen: it must not restart the
+    // chain at the next run, since it is spent or was refused.
+    let mut entry = store.get(chain_id).cloned().expect("just stored");
+    entry.seed_fingerprint = creds.refresh_token.as_ref().map(tokens::fingerprint);
+    store
+        .put(chain_id, entry)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(token)
 }

@@ -35,6 +35,8 @@ pub struct WorldRecord {
     pub exchanges: Vec<ExchangeReport>,
     /// Each check with the step that made it.
     pub checks: Vec<CheckOutcome>,
+    /// Comparisons with the target's observed baseline (live targets).
+    pub since_accepted: Vec<CheckOutcome>,
     pub notes: Vec<String>,
     /// Why this scenario cannot be judged (infrastructure fault).
     pub fault: Option<String>,

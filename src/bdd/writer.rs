@@ -16,6 +16,8 @@ pub struct Collector {
     verbosity: Verbosity,
     pub scenarios: Vec<ScenarioReport>,
     pub parse_errors: Vec<String>,
+    /// Steps no definition matches: a suite authoring error, not drift.
+    pub undefined_steps: Vec<String>,
     current: Option<(ScenarioReport, Instant)>,
     step_started: Option<Instant>,
     total: usize,
@@ -28,6 +30,7 @@ impl Collector {
             verbosity,
             scenarios: Vec::new(),
             parse_errors: Vec::new(),
+            undefined_steps: Vec::new(),
             current: None,
             step_started: None,
             total: 0,
@@ -58,6 +61,7 @@ impl Collector {
                     steps: vec![],
                     exchanges: vec![],
                     checks: vec![],
+                    since_accepted: vec![],
                     notes: vec![],
                 };
                 self.current = Some((report, Instant::now()));
@@ -79,6 +83,14 @@ impl Collector {
                 StepStatus::Skipped,
                 Some("no step definition matches this step".to_owned()),
             ),
+            Step::Failed(_, _, _, StepError::NotFound) => {
+                self.undefined_steps
+                    .push(format!("{} {}", step.keyword.trim(), step.value));
+                (
+                    StepStatus::Skipped,
+                    Some("no step definition matches this step".to_owned()),
+                )
+            }
             Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(step_error(&err))),
         };
         let duration_ms = self
@@ -110,6 +122,7 @@ impl Collector {
             .unwrap_or_default();
         report.exchanges = record.exchanges;
         report.checks = record.checks;
+        report.since_accepted = record.since_accepted;
         report.notes = record.notes;
         let failed_step = report
             .steps

@@ -42,25 +42,6 @@ impl DriftClass {
             DriftClass::SnapshotChanged => "snapshot-changed",
         }
     }
-
-    pub fn all() -> &'static [DriftClass] {
-        use DriftClass::*;
-        &[
-            StatusCodeChanged,
-            ErrorCodeChanged,
-            ErrorDescriptionChanged,
-            FieldMissing,
-            FieldAdded,
-            FieldTypeChanged,
-            FieldFormatChanged,
-            FieldValueChanged,
-            HeaderChanged,
-            HeaderMissing,
-            RotationChanged,
-            BodyNotJson,
-            SnapshotChanged,
-        ]
-    }
 }
 
 impl fmt::Display for DriftClass {

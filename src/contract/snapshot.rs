@@ -46,6 +46,30 @@ pub enum SnapshotMode {
 pub struct Snapshots {
     dir: PathBuf,
     mode: SnapshotMode,
+    /// The observed baseline of a live target (`snapshots/<target>/`): the
+    /// last accepted observation, compared besides the documented one.
+    observed: Option<(PathBuf, SnapshotMode)>,
+}
+
+/// A folder name for a target's observed baseline: `uat`, or the host of
+/// a URL, with anything but letters, digits, `.`, `-` and `_` replaced.
+pub fn target_dir_name(target: &str) -> String {
+    let name: String = target
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    match name.trim_matches('.') {
+        "" => "target".into(),
+        // Never the documented baseline's folder.
+        "documented" => "documented-target".into(),
+        n => n.to_owned(),
+    }
 }
 
 /// The redacted, key-sorted view of one response that a snapshot stores.
@@ -123,7 +147,21 @@ impl Snapshots {
         Snapshots {
             dir: dir.into(),
             mode,
+            observed: None,
         }
+    }
+
+    /// Also compares each response with the target's observed baseline in
+    /// `dir`. In [`SnapshotMode::Review`] a new or changed observation is
+    /// left as `.snap.new` for `cargo insta review`: accepting one is a
+    /// reviewed act, never automatic (CI compares only).
+    pub fn with_observed(mut self, dir: impl Into<PathBuf>, mode: SnapshotMode) -> Snapshots {
+        self.observed = Some((dir.into(), mode));
+        self
+    }
+
+    pub fn observed_dir(&self) -> Option<&Path> {
+        self.observed.as_ref().map(|(d, _)| d.as_path())
     }
 
     pub fn dir(&self) -> &Path {
@@ -136,59 +174,79 @@ impl Snapshots {
 
     /// Compares `view` with the stored snapshot `name`.
     pub fn check(&self, name: &str, view: &str) -> CheckOutcome {
-        let label = format!("snapshot {name}");
-        let stored = insta::Snapshot::from_file(&self.path_of(name))
-            .ok()
-            .and_then(|s| s.as_text().map(|t| t.to_string()));
-        let new = insta::internals::TextSnapshotContents::new(
-            view.to_owned(),
-            insta::TextSnapshotKind::File,
+        compare(
+            &self.dir,
+            self.mode,
+            &format!("snapshot {name}"),
+            name,
+            view,
         )
-        .to_string();
-        if stored.as_deref() == Some(new.as_str()) {
-            return CheckOutcome::new(CheckKind::Snapshot, label, vec![]);
-        }
-        if self.mode == SnapshotMode::Review {
-            self.record_with_insta(name, view);
-        }
-        let (drift, diff) = match &stored {
-            None => (
-                Drift::new(
-                    DriftClass::SnapshotChanged,
-                    format!("{}/{name}.snap", self.dir.display()),
-                    "a stored snapshot",
-                    "none stored yet: review it with `cargo insta review` (or accept with INSTA_UPDATE=always)",
-                ),
-                None,
-            ),
-            Some(old) => (
-                Drift::new(
-                    DriftClass::SnapshotChanged,
-                    format!("{}/{name}.snap", self.dir.display()),
-                    "the stored snapshot",
-                    "a different response (see the diff)",
-                ),
-                Some(unified_diff(old, &new)),
-            ),
-        };
-        let mut outcome = CheckOutcome::new(CheckKind::Snapshot, label, vec![drift]);
-        outcome.diff = diff;
-        outcome
     }
 
-    fn record_with_insta(&self, name: &str, view: &str) {
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(&self.dir);
-        settings.set_prepend_module_to_snapshot(false);
-        settings.set_omit_expression(true);
-        settings.bind(|| {
-            // INSTA_FORCE_PASS (set by the binary at start) makes insta record
-            // without panicking: the verdict is ours, not insta's.
-            let _ = std::panic::catch_unwind(|| {
-                insta::assert_snapshot!(name, view);
-            });
-        });
+    /// Compares `view` with the last accepted observation of the target,
+    /// when there is an observed baseline (live targets).
+    pub fn check_observed(&self, name: &str, view: &str) -> Option<CheckOutcome> {
+        let (dir, mode) = self.observed.as_ref()?;
+        Some(compare(
+            dir,
+            *mode,
+            &format!("observed snapshot {name}"),
+            name,
+            view,
+        ))
     }
+}
+
+fn compare(dir: &Path, mode: SnapshotMode, label: &str, name: &str, view: &str) -> CheckOutcome {
+    let stored = insta::Snapshot::from_file(&dir.join(format!("{name}.snap")))
+        .ok()
+        .and_then(|s| s.as_text().map(|t| t.to_string()));
+    let new =
+        insta::internals::TextSnapshotContents::new(view.to_owned(), insta::TextSnapshotKind::File)
+            .to_string();
+    if stored.as_deref() == Some(new.as_str()) {
+        return CheckOutcome::new(CheckKind::Snapshot, label, vec![]);
+    }
+    if mode == SnapshotMode::Review {
+        record_with_insta(dir, name, view);
+    }
+    let (drift, diff) = match &stored {
+        None => (
+            Drift::new(
+                DriftClass::SnapshotChanged,
+                format!("{}/{name}.snap", dir.display()),
+                "a stored snapshot",
+                "none stored yet: review it with `cargo insta review` (or accept with INSTA_UPDATE=always)",
+            ),
+            None,
+        ),
+        Some(old) => (
+            Drift::new(
+                DriftClass::SnapshotChanged,
+                format!("{}/{name}.snap", dir.display()),
+                "the stored snapshot",
+                "a different response (see the diff)",
+            ),
+            Some(unified_diff(old, &new)),
+        ),
+    };
+    let mut outcome = CheckOutcome::new(CheckKind::Snapshot, label, vec![drift]);
+    outcome.diff = diff;
+    outcome
+}
+
+fn record_with_insta(dir: &Path, name: &str, view: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        // INSTA_FORCE_PASS (set by the binary at start) makes insta record
+        // without panicking: the verdict is ours, not insta's.
+        let _ = std::panic::catch_unwind(|| {
+            insta::assert_snapshot!(name, view);
+        });
+    });
 }
 
 pub fn unified_diff(old: &str, new: &str) -> String {
@@ -232,5 +290,36 @@ mod tests {
         assert!(changed.diff.unwrap().contains("+  \"status\": 400"));
         // Compare-only never writes.
         assert!(!dir.path().join("x.snap.new").exists());
+    }
+
+    #[test]
+    fn the_observed_baseline_is_a_second_comparison() {
+        let documented = tempfile::tempdir().unwrap();
+        let observed = tempfile::tempdir().unwrap();
+        let snap = "---\nsource: test\n---\n{\n  \"status\": 200\n}\n";
+        std::fs::write(documented.path().join("x.snap"), snap).unwrap();
+        let plain = Snapshots::new(documented.path(), SnapshotMode::CompareOnly);
+        assert!(plain.check_observed("x", "{}").is_none());
+        let snaps = plain.with_observed(observed.path(), SnapshotMode::CompareOnly);
+        let view = "{\n  \"status\": 200\n}";
+        assert!(snaps.check("x", view).passed());
+        let none_yet = snaps.check_observed("x", view).unwrap();
+        assert!(!none_yet.passed() && none_yet.name == "observed snapshot x");
+        std::fs::write(observed.path().join("x.snap"), snap.replace("200", "400")).unwrap();
+        let changed = snaps.check_observed("x", view).unwrap();
+        assert!(changed.diff.unwrap().contains("+  \"status\": 200"));
+        assert!(!observed.path().join("x.snap.new").exists());
+    }
+
+    #[test]
+    fn target_folder_names_are_safe() {
+        assert_eq!(target_dir_name("uat"), "uat");
+        assert_eq!(
+            target_dir_name("uat-accounts.payu.in"),
+            "uat-accounts.payu.in"
+        );
+        assert_eq!(target_dir_name("../x/y"), "-x-y");
+        assert_eq!(target_dir_name("documented"), "documented-target");
+        assert_eq!(target_dir_name(".."), "target");
     }
 }

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::error::OAuthError;
 use super::params::{BodyKind, Params};
 use super::response::{self, Issued};
-use super::state::{DoubleState, Grant, normalize_scope};
+use super::state::{DoubleState, Grant, constant_time_eq, normalize_scope};
 
 /// The router of the double. Rails routes only `POST /oauth/token` here; any
 /// other method or path is an unrouted request, which Rails answers 404
@@ -233,7 +233,7 @@ fn password(
     let password_ok = params
         .password
         .as_deref()
-        .is_some_and(|p| p.len() == user.password.len() && p == user.password);
+        .is_some_and(|p| constant_time_eq(p.as_bytes(), user.password.as_bytes()));
     if !(username_ok && password_ok) {
         return Err(OAuthError::InvalidGrant);
     }

@@ -7,6 +7,36 @@
 //! server. The behaviour lives in `handler.rs` (grants), `state.rs` (clients
 //! and token rotation), `error.rs` and `response.rs` (what goes on the wire),
 //! `params.rs` (reading the request) and `profile.rs` (what may change).
+//!
+//! Choices where the contract is silent (each mirrors Doorkeeper 4.4–5.0 on
+//! Rails 5 / Rack 2 unless said otherwise):
+//! - Any method but POST on `/oauth/token`, and any other path, answer Rails'
+//!   static 404 page (Rails does not answer 405 for an unrouted method).
+//! - A body over `max_body_bytes` answers nginx's HTML 413 page (the limit
+//!   lives in the proxy in front of Rails), checked on Content-Length and
+//!   again while reading.
+//! - Parameters: form bodies (also a POST without Content-Type, as Rack does)
+//!   and JSON object bodies; the query string is merged over them; the last
+//!   duplicate wins; `&` and `;` both separate pairs. Other media types give
+//!   no parameters (so `invalid_request`). Undecodable input (bad `%` escape,
+//!   invalid UTF-8, broken JSON) answers `invalid_request` in the profile's
+//!   format rather than Rails' bare 400, so every token response has the
+//!   token headers.
+//! - Empty or all-blank values count as absent (Ruby `present?`); an empty
+//!   `client_secret` is no secret.
+//! - Deviation from Doorkeeper, by the harness's contract: a refresh or
+//!   password grant without any client credentials is `invalid_client`
+//!   (Doorkeeper 4.4–5.0 lets a credential-less refresh through, and checks
+//!   the password-grant client only when `client_id` is sent).
+//! - The loser of a refresh race answers `invalid_request` when it saw the
+//!   token before the winner revoked it (Doorkeeper's InvalidTokenReuse), and
+//!   `invalid_grant` when it arrives after.
+//! - Grant types other than `refresh_token` and `password` (for example
+//!   `authorization_code`) are `unsupported_grant_type` here.
+//! - `user_uuid` is derived from the username (stable across starts and
+//!   fixtures) and shaped like a version-1 UUID in PayU's time-ordered layout.
+//! - `fixtures()` returns the seed: its refresh tokens are dead once rotated;
+//!   use [`DoubleState::issue_refresh_token`] for fresh ones.
 
 mod error;
 mod handler;

@@ -226,17 +226,17 @@ impl Profile {
             Profile::Mutation(m) => m.description(),
         }
     }
+}
 
-    /// Whether a correct contract suite must report this profile as drift.
-    /// Only for the double's own tests and listings; the double's behaviour
-    /// does not depend on it.
-    pub fn is_drift(&self) -> bool {
-        !matches!(
-            self,
-            Profile::Documented
-                | Profile::Mutation(Mutation::KeysReordered)
-                | Profile::Mutation(Mutation::Slow { .. })
-        )
+/// For command lines: the kebab-case name; the error lists the known ones.
+impl std::str::FromStr for Profile {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Profile, String> {
+        Profile::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Profile::all().iter().map(Profile::name).collect();
+            format!("unknown profile {name:?}; known: {}", known.join(", "))
+        })
     }
 }
 
@@ -406,6 +406,14 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), all.len());
         assert_eq!(Profile::parse("nope"), None);
+        assert!(
+            "nope"
+                .parse::<Profile>()
+                .unwrap_err()
+                .contains("doorkeeper-5.2")
+        );
+        assert_eq!("rfc6749".parse::<Profile>(), Ok(Profile::Rfc6749));
+        assert_eq!(Profile::Doorkeeper52.to_string(), "doorkeeper-5.2");
         assert_eq!(Profile::default(), Profile::Documented);
         assert_eq!(
             Profile::parse("slow"),

@@ -2,6 +2,8 @@
 //! body (key order, value formats, and the profile's bends of both), and the
 //! HTML pages that a Rails app behind nginx answers outside the token logic.
 
+use std::fmt::Write as _;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -109,7 +111,9 @@ pub(crate) fn success(b: &Behaviour, issued: &Issued<'_>) -> Response {
             match v {
                 Val::Str(s) => body.extend(url::form_urlencoded::byte_serialize(s.as_bytes())),
                 Val::Owned(s) => body.extend(url::form_urlencoded::byte_serialize(s.as_bytes())),
-                Val::Num(n) => body.push_str(&n.to_string()),
+                Val::Num(n) => {
+                    let _ = write!(body, "{n}");
+                }
             }
         }
     } else {
@@ -124,7 +128,9 @@ pub(crate) fn success(b: &Behaviour, issued: &Issued<'_>) -> Response {
             match v {
                 Val::Str(s) => push_json_str(&mut body, s),
                 Val::Owned(s) => push_json_str(&mut body, s),
-                Val::Num(n) => body.push_str(&n.to_string()),
+                Val::Num(n) => {
+                    let _ = write!(body, "{n}");
+                }
             }
         }
         body.push('}');
@@ -147,7 +153,9 @@ fn push_json_str(out: &mut String, s: &str) {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }

@@ -303,8 +303,20 @@ fn random_token(base64url: bool) -> String {
     if base64url {
         URL_SAFE_NO_PAD.encode(bytes)
     } else {
-        hex::encode(bytes)
+        hex64(&bytes)
     }
+}
+
+/// Lowercase hex by table: on every request twice, and `hex::encode` goes
+/// through a char iterator.
+fn hex64(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in bytes.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    String::from_utf8(out.to_vec()).expect("hex digits are ASCII")
 }
 
 fn generate_fixtures(base64url: bool) -> Fixtures {
@@ -356,13 +368,20 @@ fn user_uuid(username: &str) -> (String, String) {
     )
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex64_matches_hex_crate() {
+        let bytes: [u8; 32] = rand::random();
+        assert_eq!(hex64(&bytes), hex::encode(bytes));
+        assert_eq!(hex64(&[0xab; 32]), "ab".repeat(32));
+    }
 
     #[test]
     fn uuid_layouts_are_stable_and_shaped() {

@@ -45,14 +45,23 @@ fn local() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
 async fn up(profile: Profile) -> Harness {
+    up_with(profile, http_client()).await
+}
+
+/// Building a client costs milliseconds of CPU: tests that start many
+/// doubles share one.
+async fn up_with(profile: Profile, http: reqwest::Client) -> Harness {
     let opts = DoubleOptions {
         profile,
         ..DoubleOptions::default()
     };
     let double = start(opts, local()).await.unwrap();
     let f = double.fixtures();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
     Harness { double, http, f }
 }
 
@@ -809,13 +818,14 @@ async fn fingerprint(h: &Harness) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_profile_is_visible_on_the_wire() {
-    let documented = fingerprint(&up(Profile::Documented).await).await;
+    let http = http_client();
+    let documented = fingerprint(&up_with(Profile::Documented, http.clone()).await).await;
     let mut checked = 0;
     for profile in Profile::all().into_iter().skip(1) {
         if matches!(profile, Profile::Mutation(Mutation::Slow { .. })) {
             continue; // only timing changes: see slow_delays_only_success
         }
-        let got = fingerprint(&up(profile.clone()).await).await;
+        let got = fingerprint(&up_with(profile.clone(), http.clone()).await).await;
         assert_ne!(got, documented, "{} looks like documented", profile.name());
         checked += 1;
     }
@@ -846,4 +856,156 @@ async fn html_502_and_form_body_mutations() {
     let v = r.json();
     assert_eq!(v["access_token"].as_str().unwrap().len(), 43);
     assert_eq!(v["refresh_token"].as_str().unwrap().len(), 43);
+}
+
+/// Each single mutation changes exactly the thing its name says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_mutations_change_what_they_say() {
+    use Mutation::*;
+    let http = http_client();
+    let up = |m: Mutation| up_with(Profile::Mutation(m), http.clone());
+    let success = async |m: Mutation| {
+        let h = up(m).await;
+        h.refresh_public(&h.public().refresh_token).await
+    };
+    let unknown_token = async |m: Mutation| up(m).await.refresh_public("unknown").await;
+    let no_grant_type = async |m: Mutation| up(m).await.post(&[("refresh_token", "x")]).await;
+
+    let v = success(ExpireInRenamed).await.json();
+    assert!(v.get("expires_in").is_none() && v["expire_in"].as_u64().unwrap() >= 7199);
+    let v = success(CreatedAtMillis).await.json();
+    assert!(v["created_at"].as_u64().unwrap() > now_secs() * 999);
+    assert_eq!(
+        success(TokenTypeLowercase).await.json()["token_type"],
+        "bearer"
+    );
+    assert!(success(ScopeMissing).await.json().get("scope").is_none());
+    let v = success(ExtraField).await.json();
+    assert_eq!(
+        v.as_object().unwrap().keys().next_back().unwrap(),
+        "id_token"
+    );
+    assert_eq!(v["id_token"].as_str().unwrap().split('.').count(), 3);
+    let uuid = success(UuidRfc4122).await.json()["user_uuid"].clone();
+    assert_eq!(group_lengths(uuid.as_str().unwrap()), [8, 4, 4, 4, 12]);
+    let r = success(KeysReordered).await;
+    let keys: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(keys.len(), 7);
+    assert_eq!(
+        success(ExpiresInString).await.json()["expires_in"]
+            .as_str()
+            .map(str::len),
+        Some(4)
+    );
+    assert_eq!(success(ExpiresInZero).await.json()["expires_in"], 0);
+
+    let r = success(NoCacheControl).await;
+    assert_eq!(
+        (r.header("cache-control"), r.header("pragma")),
+        (None, Some("no-cache"))
+    );
+    let r = success(NoPragma).await;
+    assert_eq!(
+        (r.header("cache-control"), r.header("pragma")),
+        (Some("no-store"), None)
+    );
+    assert_eq!(
+        success(ContentTypeNoCharset).await.header("content-type"),
+        Some("application/json")
+    );
+    let r = unknown_token(ContentTypeHtml).await;
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(r.body, INVALID_GRANT);
+
+    let r = unknown_token(InvalidGrantAsInvalidRequest).await;
+    assert_eq!((r.status, r.body.as_str()), (401, INVALID_REQUEST));
+    let r = no_grant_type(MissingGrantTypeUnsupported).await;
+    assert_eq!((r.status, r.body.as_str()), (401, UNSUPPORTED));
+    let r = no_grant_type(InvalidRequest400).await;
+    assert_eq!((r.status, r.body.as_str()), (400, INVALID_REQUEST));
+    assert_eq!(unknown_token(InvalidRequest400).await.status, 401);
+    let r = unknown_token(NoWwwAuthenticate).await;
+    assert_eq!((r.status, r.header("www-authenticate")), (401, None));
+    let r = unknown_token(ErrorDescriptionMissing).await;
+    assert_eq!(r.body, r#"{"error":"invalid_grant"}"#);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Bearer realm="Doorkeeper", error="invalid_grant""#)
+    );
+
+    let h = up(DescriptionReworded).await;
+    let r = h
+        .post(&[
+            ("client_id", "nobody"),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &h.public().refresh_token),
+        ])
+        .await;
+    assert_eq!(r.json()["error"], "invalid_client");
+    assert_ne!(r.body, INVALID_CLIENT);
+
+    let h = up(PublicClientNeedsSecret).await;
+    let r = h.refresh_public(&h.public().refresh_token).await;
+    assert_eq!((r.status, r.body.as_str()), (401, INVALID_CLIENT));
+    let p = h.public().clone();
+    let r = h
+        .post(&[
+            ("client_id", &p.client_id),
+            ("client_secret", &p.client_secret),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &p.refresh_token),
+        ])
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+/// Raw HTTP/1.1 over TCP, for what a well-behaved client cannot send.
+async fn raw_http(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // The server may answer and close before the whole request is written.
+    let _ = s.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn chunked_oversized_body_and_trailing_slash() {
+    let h = up(Profile::Documented).await;
+    let addr = h.double.addr();
+    let chunk = "a".repeat(16 * 1024);
+    let mut req = String::from(
+        "POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    );
+    for _ in 0..5 {
+        req.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    req.push_str("0\r\n\r\n");
+    let resp = raw_http(addr, req.as_bytes()).await;
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+
+    let body = format!(
+        "client_id={}&grant_type=refresh_token&refresh_token={}",
+        h.public().client_id,
+        h.public().refresh_token
+    );
+    let req = format!(
+        "POST /oauth/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let resp = raw_http(addr, req.as_bytes()).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+
+    let resp = raw_http(addr, b"GARBAGE\r\n\r\n").await;
+    assert!(
+        resp.starts_with("HTTP/1.1 400") || resp.is_empty(),
+        "{resp}"
+    );
+    // Still serving after all that.
+    let r = h.refresh_public("unknown").await;
+    assert_eq!(r.body, INVALID_GRANT);
 }

@@ -3,7 +3,11 @@
 //! nothing here talks to the network or sees a secret (the report is built
 //! from redacted material).
 
+pub mod baseline;
+pub mod cucumber;
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod terminal;
 
 use crate::client::RequestRecord;
@@ -58,6 +62,48 @@ pub struct RunReport {
     pub scenarios: Vec<ScenarioReport>,
     pub documentation_findings: Vec<Finding>,
     pub rfc6749_notes: Vec<Finding>,
+    /// What changed since an earlier run (`--baseline previous.json`).
+    /// Additive to version 1: absent when no baseline was given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub since_baseline: Option<baseline::Comparison>,
+}
+
+impl RunReport {
+    /// The "documented vs observed" table: one row per scenario.
+    pub fn contract_rows(&self) -> Vec<ContractRow> {
+        self.scenarios
+            .iter()
+            .map(ScenarioReport::contract_row)
+            .collect()
+    }
+
+    /// Scenarios grouped by feature, in run order.
+    pub fn features(&self) -> Vec<(&str, Vec<&ScenarioReport>)> {
+        let mut out: Vec<(&str, Vec<&ScenarioReport>)> = Vec::new();
+        for s in &self.scenarios {
+            match out.iter_mut().find(|(f, _)| *f == s.feature) {
+                Some((_, list)) => list.push(s),
+                None => out.push((&s.feature, vec![s])),
+            }
+        }
+        out
+    }
+}
+
+/// One row of the "documented vs observed" summary: what the page promises
+/// for the scenario's (last) response and what the endpoint answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContractRow {
+    /// Feature and name, as [`ScenarioReport::id`].
+    pub scenario: String,
+    pub feature: String,
+    pub name: String,
+    pub verdict: Verdict,
+    pub documented_status: Option<u16>,
+    pub observed_status: Option<u16>,
+    pub documented_error: Option<String>,
+    pub observed_error: Option<String>,
+    pub drift_classes: Vec<DriftClass>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -90,10 +136,21 @@ pub struct ScenarioReport {
     pub steps: Vec<StepReport>,
     pub exchanges: Vec<ExchangeReport>,
     pub checks: Vec<CheckOutcome>,
+    /// Live targets: each response compared with the last accepted
+    /// observation (`snapshots/<target>/`). Informational: it does not
+    /// change the verdict, which is about the documentation.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub since_accepted: Vec<CheckOutcome>,
     pub notes: Vec<String>,
 }
 
 impl ScenarioReport {
+    /// Whether a response changed since the last accepted observation (or
+    /// none was accepted yet).
+    pub fn changed_since_accepted(&self) -> bool {
+        self.since_accepted.iter().any(|c| !c.passed())
+    }
+
     pub fn drift_classes(&self) -> Vec<DriftClass> {
         let mut classes: Vec<DriftClass> = self
             .checks
@@ -108,6 +165,44 @@ impl ScenarioReport {
     /// The scenario's id in reports: feature and name.
     pub fn id(&self) -> String {
         format!("{} / {}", self.feature, self.name)
+    }
+
+    /// Documented values come from the scenario's own steps (the feature
+    /// file is the executable documentation), observed ones from its last
+    /// exchange.
+    pub fn contract_row(&self) -> ContractRow {
+        let step_value = |prefix: &str| {
+            self.steps
+                .iter()
+                .rev()
+                .find_map(|s| s.text.strip_prefix(prefix).map(str::to_owned))
+        };
+        let documented_status =
+            step_value("the response status is ").and_then(|v| v.trim().parse().ok());
+        let documented_error = step_value("the error is ").map(|v| v.trim_matches('"').to_owned());
+        let last = self
+            .exchanges
+            .iter()
+            .rev()
+            .find_map(|e| e.response.as_ref());
+        let observed_error = last.and_then(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.body)
+                .ok()?
+                .get("error")?
+                .as_str()
+                .map(str::to_owned)
+        });
+        ContractRow {
+            scenario: self.id(),
+            feature: self.feature.clone(),
+            name: self.name.clone(),
+            verdict: self.verdict,
+            documented_status,
+            observed_status: last.map(|r| r.status),
+            documented_error,
+            observed_error,
+            drift_classes: self.drift_classes(),
+        }
     }
 }
 
@@ -206,4 +301,122 @@ pub fn rfc6749_notes() -> Vec<Finding> {
         title: "401 for every error".into(),
         detail: "RFC 6749 §5.2 answers 400 for invalid_request, invalid_grant and unsupported_grant_type, and 401 only for invalid_client. The page documents 401 for all of them, and the suite holds the endpoint to the page: a change to 400 is reported as drift.".into(),
     }]
+}
+
+/// Small hand-made reports for the renderers' unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    use crate::client::RequestRecord;
+    use crate::contract::{CheckKind, Drift};
+
+    pub fn passed_scenario(name: &str) -> ScenarioReport {
+        ScenarioReport {
+            feature: "Feature <one>".into(),
+            name: name.into(),
+            tags: vec!["@documented".into()],
+            verdict: Verdict::Passed,
+            reason: None,
+            duration_ms: 3,
+            steps: vec![
+                StepReport {
+                    keyword: "When".into(),
+                    text: "the partner requests a refresh without grant type".into(),
+                    status: StepStatus::Passed,
+                    error: None,
+                    duration_ms: 2,
+                },
+                StepReport {
+                    keyword: "Then".into(),
+                    text: "the response status is 401".into(),
+                    status: StepStatus::Passed,
+                    error: None,
+                    duration_ms: 0,
+                },
+                StepReport {
+                    keyword: "And".into(),
+                    text: "the error is \"invalid_request\"".into(),
+                    status: StepStatus::Passed,
+                    error: None,
+                    duration_ms: 0,
+                },
+            ],
+            exchanges: vec![ExchangeReport {
+                request: RequestRecord {
+                    method: "POST".into(),
+                    url: "http://127.0.0.1:1/oauth/token".into(),
+                    form: vec![
+                        ("client_id".into(), "abc".into()),
+                        ("refresh_token".into(), "[redacted]".into()),
+                    ],
+                    basic_auth: None,
+                },
+                response: Some(ResponseRecord {
+                    status: 401,
+                    headers: vec![("cache-control".into(), "no-store".into())],
+                    body: r#"{"error":"invalid_request","error_description":"<x> & \"y\""}"#.into(),
+                }),
+                fault: None,
+                elapsed_ms: 2,
+                attempts: 1,
+            }],
+            checks: vec![CheckOutcome::new(
+                CheckKind::Scenario,
+                "status is 401",
+                vec![],
+            )],
+            since_accepted: vec![],
+            notes: vec![],
+        }
+    }
+
+    pub fn drifted_scenario(name: &str, class: DriftClass, path: &str) -> ScenarioReport {
+        let mut s = passed_scenario(name);
+        s.verdict = Verdict::Drifted;
+        let mut check = CheckOutcome::new(
+            CheckKind::Scenario,
+            "a check",
+            vec![Drift::new(
+                class,
+                path,
+                "\"documented\" <a>",
+                "observed & b",
+            )],
+        );
+        if class == DriftClass::SnapshotChanged {
+            check.kind = CheckKind::Snapshot;
+            check.diff = Some(
+                "--- stored\n+++ observed\n@@ -1 +1 @@\n-  \"status\": 401\n+  \"status\": 400\n"
+                    .into(),
+            );
+        }
+        s.checks.push(check);
+        s
+    }
+
+    pub fn report_with(scenarios: Vec<ScenarioReport>) -> RunReport {
+        let summary = Summary::of(&scenarios);
+        let (verdict, exit_code) = overall(&summary, false);
+        RunReport {
+            format: "payu-contract-run".into(),
+            version: REPORT_VERSION,
+            tool_version: "0.0.0".into(),
+            target: TargetInfo {
+                name: "local-test".into(),
+                token_url: "http://127.0.0.1:1/oauth/token".into(),
+                live: false,
+                profile: Some("test".into()),
+            },
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 42,
+            verdict,
+            exit_code,
+            reason: None,
+            summary,
+            scenarios,
+            documentation_findings: documentation_findings(),
+            rfc6749_notes: rfc6749_notes(),
+            since_baseline: None,
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! finishes, then a summary. Colour only on a terminal (and never when
 //! `NO_COLOR` or `CI` is set).
 
+use super::baseline::Comparison;
 use super::{RunReport, ScenarioReport, Verdict};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -83,6 +84,17 @@ pub fn scenario_lines(
             }
         }
     }
+    for c in s.since_accepted.iter().filter(|c| !c.passed()) {
+        let what = if c.diff.is_some() {
+            "changed since the last accepted observation"
+        } else {
+            "no accepted observation yet"
+        };
+        out.push_str(&format!(
+            "           {}: {what} (review with `cargo insta review`)\n",
+            c.name
+        ));
+    }
     if verbosity == Verbosity::Verbose {
         for n in &s.notes {
             out.push_str(&format!("           note: {n}\n"));
@@ -117,6 +129,22 @@ pub fn summary_lines(r: &RunReport, style: Style) -> String {
     if let Some(reason) = &r.reason {
         out.push_str(&format!("{reason}\n"));
     }
+    let observed: Vec<&ScenarioReport> = r
+        .scenarios
+        .iter()
+        .filter(|s| !s.since_accepted.is_empty())
+        .collect();
+    if !observed.is_empty() {
+        let changed = observed
+            .iter()
+            .filter(|s| s.changed_since_accepted())
+            .count();
+        out.push_str(&format!(
+            "observed baseline of {}: {changed} of {} scenarios changed since the last accepted run\n",
+            r.target.name,
+            observed.len()
+        ));
+    }
     let verdict = match r.verdict {
         Verdict::Passed => "every documented check held",
         Verdict::Drifted => "the endpoint drifted from the documented contract",
@@ -128,6 +156,116 @@ pub fn summary_lines(r: &RunReport, style: Style) -> String {
         style.verdict(r.verdict),
         r.exit_code
     ));
+    out
+}
+
+/// The "documented vs observed" table, one row per scenario that did not
+/// pass, printed after the summary of a run that drifted or had no verdict.
+pub fn contract_table(r: &RunReport, style: Style) -> String {
+    let rows: Vec<_> = r
+        .contract_rows()
+        .into_iter()
+        .filter(|row| matches!(row.verdict, Verdict::Drifted | Verdict::NoVerdict))
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|row| {
+            let classes: Vec<&str> = row.drift_classes.iter().map(|c| c.as_str()).collect();
+            [
+                row.name.clone(),
+                opt(row.documented_status.map(|s| s.to_string())),
+                opt(row.observed_status.map(|s| s.to_string())),
+                opt(row.documented_error.clone()),
+                opt(row.observed_error.clone()),
+                if classes.is_empty() {
+                    row.verdict.as_str().to_owned()
+                } else {
+                    classes.join(", ")
+                },
+            ]
+        })
+        .collect();
+    let head = [
+        "scenario",
+        "status doc",
+        "observed",
+        "error documented",
+        "observed",
+        "drift",
+    ];
+    let mut width = head.map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    // The last column is free text: no padding.
+    let line = |cols: [&str; 6]| {
+        let mut out = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            if i == 5 {
+                out.push_str(c);
+            } else {
+                out.push_str(&format!("{c:<w$}  ", w = width[i]));
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut out = format!("\n{}\n", style.paint("1", "Documented vs observed"));
+    out.push_str(&line(head));
+    for (row, c) in rows.iter().zip(&cells) {
+        let text = line([&c[0], &c[1], &c[2], &c[3], &c[4], &c[5]]);
+        let differs = row.documented_status != row.observed_status
+            || (row.documented_error.is_some() && row.documented_error != row.observed_error);
+        out.push_str(&if differs {
+            style.paint("31", text.trim_end()) + "\n"
+        } else {
+            text
+        });
+    }
+    out
+}
+
+/// What changed since `--baseline`, for the terminal.
+pub fn baseline_lines(c: &Comparison, style: Style) -> String {
+    let mut out = format!(
+        "\n{} (run of {} against {}, verdict {})\n",
+        style.paint("1", "Changes since the baseline"),
+        c.baseline_started_at,
+        c.baseline_target,
+        c.baseline_verdict.as_str()
+    );
+    if c.is_empty() {
+        out.push_str("  nothing changed\n");
+        return out;
+    }
+    let v = |v: Option<Verdict>| v.map(|v| v.as_str()).unwrap_or("absent");
+    for ch in &c.verdict_changes {
+        out.push_str(&format!(
+            "  verdict  {}: {} -> {}\n",
+            ch.scenario,
+            v(ch.before),
+            v(ch.after)
+        ));
+    }
+    for d in &c.appeared {
+        out.push_str(&style.paint(
+            "31",
+            &format!("  + drift  {} at {} ({})", d.class, d.path, d.scenario),
+        ));
+        out.push('\n');
+    }
+    for d in &c.disappeared {
+        out.push_str(&style.paint(
+            "32",
+            &format!("  - drift  {} at {} ({})", d.class, d.path, d.scenario),
+        ));
+        out.push('\n');
+    }
     out
 }
 

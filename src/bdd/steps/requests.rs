@@ -38,21 +38,47 @@ fn random_hex() -> String {
 
 async fn send(world: &mut ContractWorld, req: TokenRequest) -> Result<(), String> {
     let ctx = context::get();
+    let chain = &ctx.chain;
     let sent = req.get("refresh_token").cloned();
-    let exchange = ctx.client.send(&req).await;
-    match &exchange.outcome {
-        Ok(resp) if (200..300).contains(&resp.status) => {
-            if let (Some(sent), Some(new)) = (&sent, issued_refresh_token(resp)) {
-                ctx.chain
-                    .rotated(sent, Secret::new(new))
-                    .map_err(|e| e.to_string())?;
-            }
-        }
-        Err(fault) if req.consumes && !fault.certainly_unsent() => ctx.chain.outcome_unknown(),
-        _ => {}
+    if req.consumes {
+        chain
+            .before_consuming()
+            .map_err(|e| fault(world, e.to_string()))?;
     }
+    let exchange = ctx.client.send(&req).await;
+    let issued = exchange
+        .outcome
+        .as_ref()
+        .ok()
+        .filter(|r| (200..300).contains(&r.status))
+        .and_then(issued_refresh_token);
+    let persisted = match (&exchange.outcome, issued, &sent) {
+        // Whatever was asked, a handed-out refresh token is the live one now.
+        (_, Some(new), Some(sent)) => chain.rotated(sent, Secret::new(new)),
+        (Ok(resp), None, _) if req.consumes && resp.status < 500 => chain.not_consumed(),
+        (Err(f), None, _) if req.consumes && f.certainly_unsent() => chain.not_consumed(),
+        (_, None, _) if req.consumes => {
+            chain.outcome_unknown();
+            Ok(())
+        }
+        _ => Ok(()),
+    };
     world.remember(exchange, sent);
-    Ok(())
+    persisted.map_err(|e| fault(world, e.to_string()))
+}
+
+/// The live token of the chain; when its state is unknown the scenario
+/// cannot be judged.
+fn current(world: &mut ContractWorld) -> Result<Secret<String>, String> {
+    context::get()
+        .chain
+        .current()
+        .map_err(|e| fault(world, e.to_string()))
+}
+
+fn fault(world: &mut ContractWorld, why: String) -> String {
+    world.record.fault.get_or_insert(why.clone());
+    format!("no verdict: {why}")
 }
 
 /// The refresh token a success handed out, in whatever body it came.
@@ -71,12 +97,12 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
     let chain = &ctx.chain;
     let req = match how.trim() {
         "with all documented parameters" | "with the new refresh token" => {
-            let mut r = documented_refresh(&chain.current().map_err(|e| e.to_string())?);
+            let mut r = documented_refresh(&current(world)?);
             r.consumes = true;
             r
         }
         "without client secret" => {
-            let token = chain.current().map_err(|e| e.to_string())?;
+            let token = current(world)?;
             let mut r = TokenRequest::default()
                 .field("client_id", ctx.credentials.client_id.as_str())
                 .field("grant_type", "refresh_token")
@@ -84,14 +110,10 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
             r.consumes = true;
             r
         }
-        "without grant type" => {
-            documented_refresh(&chain.current().map_err(|e| e.to_string())?).without("grant_type")
-        }
-        "without refresh token" => documented_refresh(&chain.current().map_err(|e| e.to_string())?)
-            .without("refresh_token"),
+        "without grant type" => documented_refresh(&current(world)?).without("grant_type"),
+        "without refresh token" => documented_refresh(&current(world)?).without("refresh_token"),
         "with invalid grant type" => {
-            documented_refresh(&chain.current().map_err(|e| e.to_string())?)
-                .set("grant_type", "refresh_tokens")
+            documented_refresh(&current(world)?).set("grant_type", "refresh_tokens")
         }
         "invalid refresh token" | "with an invalid refresh token" => {
             documented_refresh(&Secret::new(random_hex()))
@@ -99,8 +121,9 @@ async fn request_refresh(world: &mut ContractWorld, how: String) -> Result<(), S
         "with invalid client" => {
             // A VALID refresh token with a client the server does not know:
             // with a bad token the server would answer invalid_grant first.
-            let mut r = documented_refresh(&chain.current().map_err(|e| e.to_string())?);
-            let unknown_id = random_hex();
+            let mut r = documented_refresh(&current(world)?);
+            // Not token-shaped, so it cannot be mistaken for a leaked token.
+            let unknown_id = format!("unregistered-client-{}", &random_hex()[..24]);
             let unknown_secret = Secret::new(random_hex());
             if r.basic.is_some() {
                 r.basic = Some((unknown_id, unknown_secret));

@@ -161,6 +161,9 @@ fn matches_snapshot(world: &mut ContractWorld) -> Result<(), String> {
     );
     let outcome = ctx.snapshots.check(&name, &view);
     world.record.checks.push(outcome);
+    if let Some(observed) = ctx.snapshots.check_observed(&name, &view) {
+        world.record.since_accepted.push(observed);
+    }
     Ok(())
 }
 

@@ -1,0 +1,605 @@
+//! `payu-contract check-credentials`: the partner's credentials, asked for
+//! on a terminal when missing, checked against the target by the probes of
+//! [`payu_contract::onboarding`] (nothing consumed), and with `--refresh`
+//! by the real refresh, whose new token is stored before anything else.
+//! The diagnosis itself is the library's (pure, unit-tested).
+
+use crate::cli::CheckArgs;
+use payu_contract::assets::Assets;
+use payu_contract::client::{ClientAuth, Exchange, TokenClient, TokenRequest};
+use payu_contract::config::{Config, Credentials, Settings, Target};
+use payu_contract::contract::schema::Schemas;
+use payu_contract::double::{self, ClientKind, DoubleOptions, Profile};
+use payu_contract::onboarding::{
+    self as ob, Answer, ConsumeKind, Consumed, Diagnosis, Inputs, Observations, TokenSource,
+};
+use payu_contract::redact::Scrubber;
+use payu_contract::report::exit;
+use payu_contract::secret::Secret;
+use payu_contract::tokens::{
+    ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the human-readable lines go: stdout, or stderr when stdout is
+/// reserved for the new token.
+struct Out {
+    to_stderr: bool,
+}
+
+impl Out {
+    fn line(&self, s: impl AsRef<str>) {
+        if self.to_stderr {
+            eprintln!("{}", s.as_ref());
+        } else {
+            println!("{}", s.as_ref());
+        }
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {message}");
+    exit::CONFIG
+}
+
+pub fn check(args: CheckArgs) -> i32 {
+    crate::init_logs("warn");
+    let mut settings = crate::settings_from(&args.target);
+    let tty = std::io::stdin().is_terminal();
+    if tty
+        && !is_local(&settings)
+        && let Err(e) = ask_client(&mut settings)
+    {
+        return usage(e);
+    }
+    let config = match settings.resolve() {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::NO_VERDICT;
+        }
+    };
+    runtime.block_on(run(config, args, tty))
+}
+
+fn is_local(s: &Settings) -> bool {
+    let t = s.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let u = s
+        .token_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    u.is_none() && matches!(t, None | Some("local"))
+}
+
+/// A visible prompt on stderr, answered on stdin.
+fn ask_visible(prompt: &str) -> Result<String, String> {
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the answer from the terminal: {e}"))?;
+    Ok(line.trim().to_owned())
+}
+
+/// A hidden prompt: nothing typed is echoed.
+fn ask_hidden(prompt: &str) -> Result<Secret<String>, String> {
+    rpassword::prompt_password(prompt)
+        .map(|s| Secret::new(s.trim().to_owned()))
+        .map_err(|e| format!("cannot read a hidden answer from the terminal: {e}"))
+}
+
+/// On a terminal: the client id and secret, when not set.
+fn ask_client(settings: &mut Settings) -> Result<(), String> {
+    if settings
+        .client_id
+        .as_deref()
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        let id = ask_visible("Client id (PAYU_CLIENT_ID): ")?;
+        settings.client_id = Some(id);
+    }
+    // Set but empty means "no secret" on purpose: only an unset one is asked for.
+    if std::env::var_os("PAYU_CLIENT_SECRET").is_none() {
+        let s = ask_hidden(
+            "Client secret (PAYU_CLIENT_SECRET, hidden; press Enter if you have none): ",
+        )?;
+        settings.client_secret = Some(s);
+    }
+    Ok(())
+}
+
+/// Everything a check needs once the target is up.
+struct Prepared {
+    client: TokenClient,
+    creds: Credentials,
+    token: Option<Secret<String>>,
+    source: Option<TokenSource>,
+    store: Option<(LockedStore, ChainId)>,
+    double: Option<double::RunningDouble>,
+    target_line: String,
+}
+
+async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
+    let out = Out {
+        to_stderr: args.print_new_token || args.json,
+    };
+    let scrubber = Scrubber::default();
+    let prepared = match prepare(&config, &args, tty, &scrubber, &out).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let schemas = match Assets::resolve(None, None)
+        .map_err(|e| e.to_string())
+        .and_then(|a| Schemas::load(&a.schemas()).map_err(|e| e.to_string()))
+    {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let Prepared {
+        client,
+        creds,
+        token,
+        source,
+        mut store,
+        double,
+        target_line,
+    } = prepared;
+    let auth = config.client_auth;
+    if !args.json {
+        out.line(format!("Checking credentials against {target_line}"));
+        out.line(format!(
+            "  client id {}, client secret {}, {}",
+            creds.client_id,
+            if creds.client_secret.is_some() {
+                "given"
+            } else {
+                "none"
+            },
+            match (&source, creds.username.is_some()) {
+                (Some(TokenSource::Store { path, .. }), _) => {
+                    format!("refresh token from the token store {path}")
+                }
+                (Some(TokenSource::Sandbox), _) => "the sandbox's refresh token".into(),
+                (Some(TokenSource::Given), _) => "refresh token given".into(),
+                (None, true) => "no refresh token (username and password given)".into(),
+                (None, false) => "no refresh token".into(),
+            }
+        ));
+        out.line(if args.refresh {
+            "  mode: --refresh (the refresh token will be spent and the new one stored)"
+        } else {
+            "  mode: check only (nothing is consumed)"
+        });
+    }
+    let mut steps: Vec<(String, Exchange)> = Vec::new();
+    let mut obs = Observations {
+        inputs: Inputs {
+            client_id: creds.client_id.clone(),
+            secret_given: creds.client_secret.is_some(),
+            token: source.clone(),
+            user_given: creds.username.is_some() && creds.password.is_some(),
+        },
+        token_probe: None,
+        client_probe: None,
+        client_probe_without_secret: None,
+        user_probe: None,
+        consumed: None,
+        probe_rotation_stored_in: None,
+    };
+    let send = async |name: &str, req: TokenRequest, steps: &mut Vec<(String, Exchange)>| {
+        let ex = client.send(&req).await;
+        let answer = ob::classify(&ex.outcome);
+        if !args.json {
+            out.line(format!("  {name:<42} {}", answer.short()));
+        }
+        steps.push((name.to_owned(), ex));
+        answer
+    };
+
+    let stopped = |obs: &Observations| ob::diagnose(obs).verdict != ob::Verdict::CredentialsWork;
+
+    // 1. Is the refresh token alive?
+    if let Some(t) = &token {
+        let a = send(
+            "token probe (wrong secret on purpose)",
+            ob::token_probe(auth, &creds.client_id, t),
+            &mut steps,
+        )
+        .await;
+        if let Answer::Success { .. } = a {
+            // A server that ignores the secret has just rotated the token.
+            let resp = steps.last().and_then(|(_, e)| e.outcome.as_ref().ok());
+            if let (Some(new), Some((st, chain))) =
+                (resp.and_then(ob::new_refresh_token), store.as_mut())
+                && st.record_rotation(chain, new).is_ok()
+            {
+                obs.probe_rotation_stored_in = Some(st.path().display().to_string());
+            }
+        }
+        if matches!(&a, Answer::OAuthError { error, .. } if error == "invalid_client")
+            && let Some((st, chain)) = store.as_mut()
+            && st
+                .get(chain)
+                .is_some_and(|e| e.state == TokenState::PossiblyConsumed)
+        {
+            // An interrupted refresh left it in doubt: it is alive after all.
+            let mut entry = st.get(chain).cloned().expect("checked");
+            entry.state = TokenState::Live;
+            let _ = st.put(chain, entry);
+        }
+        obs.token_probe = Some(a);
+    }
+    // 2./3. Does the client authenticate?
+    if !stopped(&obs) {
+        let a = send(
+            "client probe (Get Token for a made-up user)",
+            ob::client_probe(auth, &creds.client_id, creds.client_secret.as_ref()),
+            &mut steps,
+        )
+        .await;
+        let refused = matches!(&a, Answer::OAuthError { error, .. } if error == "invalid_client");
+        obs.client_probe = Some(a);
+        if refused && creds.client_secret.is_some() {
+            let a = send(
+                "client probe without the secret",
+                ob::client_probe(auth, &creds.client_id, None),
+                &mut steps,
+            )
+            .await;
+            obs.client_probe_without_secret = Some(a);
+        }
+    }
+    // 4. The Get Token user.
+    if !stopped(&obs)
+        && let Some(req) = ob::user_probe(auth, &creds)
+    {
+        let a = send("user probe (made-up scope)", req, &mut steps).await;
+        obs.user_probe = Some(a);
+    }
+    // 5. The real thing.
+    let mut new_token: Option<Secret<String>> = None;
+    if args.refresh && !stopped(&obs) {
+        let (kind, req) = match &token {
+            Some(t) => (
+                ConsumeKind::Refresh,
+                Some(ob::refresh_request(auth, &creds, t)),
+            ),
+            None => (ConsumeKind::GetToken, ob::get_token_request(auth, &creds)),
+        };
+        if let Some(req) = req {
+            let consuming = matches!(kind, ConsumeKind::Refresh);
+            let mut store_error = None;
+            if consuming && let Some((st, chain)) = store.as_mut() {
+                // Write-ahead: if we die before the answer is stored, the
+                // store says the token is in doubt.
+                if let Err(e) = st.mark_possibly_consumed(chain) {
+                    return usage(e);
+                }
+            }
+            let name = match kind {
+                ConsumeKind::Refresh => "refresh (spends the token)",
+                ConsumeKind::GetToken => "Get Token call (issues a token)",
+            };
+            let a = send(name, req, &mut steps).await;
+            let resp = steps.last().and_then(|(_, e)| e.outcome.as_ref().ok());
+            let mut drifts = Vec::new();
+            let mut stored_in = None;
+            if let Answer::Success { .. } = a {
+                new_token = resp.and_then(ob::new_refresh_token);
+                if let Some(t) = &new_token {
+                    client.scrubber().add(t.expose());
+                    if let Some((st, chain)) = store.as_mut() {
+                        let saved = match kind {
+                            ConsumeKind::Refresh => st.record_rotation(chain, t.clone()),
+                            ConsumeKind::GetToken => {
+                                let mut entry = ChainEntry::from_seed(t);
+                                entry.seed_fingerprint = None;
+                                st.put(chain, entry)
+                            }
+                        };
+                        match saved {
+                            Ok(()) => stored_in = Some(st.path().display().to_string()),
+                            Err(e) => store_error = Some(e.to_string()),
+                        }
+                    }
+                }
+                drifts = match resp.and_then(|r| r.json()) {
+                    Some(body) => schemas.check("token", body).unwrap_or_default(),
+                    None => vec![payu_contract::contract::drift::Drift::new(
+                        payu_contract::contract::drift::DriftClass::BodyNotJson,
+                        "/",
+                        "a JSON object",
+                        "a body that is not JSON",
+                    )],
+                };
+            } else if consuming && let Some((st, chain)) = store.as_mut() {
+                let spent_maybe = match &a {
+                    Answer::Fault { fault } => !fault.certainly_unsent(),
+                    _ => false,
+                };
+                if !spent_maybe && let Some(mut entry) = st.get(chain).cloned() {
+                    // Refused before rotating: the token is as alive as before.
+                    entry.state = TokenState::Live;
+                    let _ = st.put(chain, entry);
+                }
+            }
+            obs.consumed = Some(Consumed {
+                kind,
+                new_token: new_token.is_some(),
+                answer: a,
+                drifts,
+                stored_in,
+                store_error,
+            });
+        }
+    }
+    if let Some(d) = double {
+        d.shutdown().await;
+    }
+    let diagnosis = ob::diagnose(&obs);
+    if args.json {
+        print_json(&config, &target_line, &args, &obs, &diagnosis, &steps);
+    } else {
+        print_human(&out, &diagnosis);
+    }
+    if args.print_new_token
+        && let Some(t) = &new_token
+    {
+        // The one place a token is printed, on purpose, alone on stdout.
+        println!("{}", t.expose());
+    }
+    drop(store);
+    diagnosis.exit_code
+}
+
+async fn prepare(
+    config: &Config,
+    args: &CheckArgs,
+    tty: bool,
+    scrubber: &Scrubber,
+    out: &Out,
+) -> Result<Prepared, i32> {
+    let mut creds = config.credentials.clone();
+    match &config.target {
+        Target::Local { .. } => {
+            if std::env::var_os("PAYU_CLIENT_ID").is_some() || args.target.client_id.is_some() {
+                out.line("note: --target local checks the embedded sandbox with its own test client; your PAYU_CLIENT_ID and secrets are not used (pass --target uat or a URL to check them)");
+            }
+            let running = double::start(
+                DoubleOptions {
+                    profile: Profile::Documented,
+                    ..DoubleOptions::default()
+                },
+                ([127, 0, 0, 1], 0).into(),
+            )
+            .await
+            .map_err(|e| {
+                eprintln!("error: cannot start the embedded double on 127.0.0.1: {e}");
+                exit::NO_VERDICT
+            })?;
+            let fixtures = running.fixtures();
+            let Some(c) = fixtures.client(ClientKind::Public).cloned() else {
+                eprintln!("error: the embedded double has no public client");
+                return Err(exit::NO_VERDICT);
+            };
+            for s in [&c.client_secret, &c.refresh_token, &fixtures.user.password] {
+                scrubber.add(s);
+            }
+            let url = url::Url::parse(&running.token_url()).map_err(|e| {
+                eprintln!("error: the double reported a bad URL: {e}");
+                exit::NO_VERDICT
+            })?;
+            let client = TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
+                .map_err(usage)?;
+            creds = Credentials {
+                client_id: c.client_id.clone(),
+                client_secret: Some(Secret::new(c.client_secret.clone())),
+                refresh_token: Some(Secret::new(c.refresh_token.clone())),
+                username: Some(fixtures.user.username.clone()),
+                password: Some(Secret::new(fixtures.user.password.clone())),
+                scope: fixtures.user.scope.clone(),
+            };
+            Ok(Prepared {
+                client,
+                token: Some(Secret::new(c.refresh_token)),
+                source: Some(TokenSource::Sandbox),
+                creds,
+                store: None,
+                double: Some(running),
+                target_line: format!("the local sandbox (embedded double) at {url}"),
+            })
+        }
+        Target::Live { name, url } => {
+            for s in [&creds.client_secret, &creds.refresh_token, &creds.password]
+                .into_iter()
+                .flatten()
+            {
+                scrubber.add(s.expose());
+            }
+            let client = TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
+                .map_err(usage)?;
+            let chain = ChainId::new(url.as_str(), creds.client_id.as_str());
+            // The store is only opened when it exists or a token may be written.
+            let path = config.token_store.clone();
+            let mut store = if args.refresh || path.exists() {
+                let key = config
+                    .store_key
+                    .as_ref()
+                    .map(|k| StoreKey::parse(k.expose()))
+                    .transpose()
+                    .map_err(usage)?;
+                let opened = tokio::task::spawn_blocking(move || {
+                    TokenStore::open(&path, key, STORE_LOCK_TIMEOUT)
+                })
+                .await
+                .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
+                match opened {
+                    Ok(s) => Some(s),
+                    Err(e @ StoreError::LockTimeout { .. }) => {
+                        eprintln!("error: {e}");
+                        return Err(exit::NO_VERDICT);
+                    }
+                    Err(e) => return Err(usage(e)),
+                }
+            } else {
+                None
+            };
+            let mut seed = creds.refresh_token.clone();
+            let entry = store.as_ref().and_then(|s| s.get(&chain).cloned());
+            if seed.is_none() && entry.is_none() && creds.username.is_none() && tty {
+                let t = ask_hidden(
+                    "Refresh token (PAYU_REFRESH_TOKEN, hidden; press Enter to use the Get Token username and password instead): ",
+                )
+                .map_err(usage)?;
+                if t.is_empty() {
+                    let user =
+                        ask_visible("Get Token username (PAYU_USERNAME): ").map_err(usage)?;
+                    let pass = ask_hidden("Get Token password (PAYU_PASSWORD, hidden): ")
+                        .map_err(usage)?;
+                    if !user.is_empty() && !pass.is_empty() {
+                        scrubber.add(pass.expose());
+                        creds.username = Some(user);
+                        creds.password = Some(pass);
+                    }
+                } else {
+                    scrubber.add(t.expose());
+                    seed = Some(t);
+                }
+            }
+            let start = match store.as_mut() {
+                Some(st) if args.refresh => {
+                    st.resolve_start(&chain, seed.as_ref()).map_err(usage)?
+                }
+                Some(st) => payu_contract::tokens::choose_start(st.get(&chain), seed.as_ref()),
+                None => seed.clone().map(Start::NewChainFromSeed),
+            };
+            let (token, source) = match start {
+                Some(Start::FromStore(t)) | Some(Start::PossiblyConsumed(t)) => {
+                    let rotations = store
+                        .as_ref()
+                        .and_then(|s| s.get(&chain))
+                        .map_or(0, |e| e.rotations);
+                    (
+                        Some(t),
+                        Some(TokenSource::Store {
+                            path: config.token_store.display().to_string(),
+                            rotations,
+                        }),
+                    )
+                }
+                Some(Start::NewChainFromSeed(t)) => (Some(t), Some(TokenSource::Given)),
+                None => (None, None),
+            };
+            if let Some(t) = &token {
+                scrubber.add(t.expose());
+            }
+            if token.is_none() && (creds.username.is_none() || creds.password.is_none()) {
+                return Err(usage(format!(
+                    "no refresh token: set PAYU_REFRESH_TOKEN (in the environment or .env), or PAYU_USERNAME and PAYU_PASSWORD for the Get Token call{}",
+                    if tty {
+                        ""
+                    } else {
+                        "; run on a terminal to be asked for them"
+                    }
+                )));
+            }
+            Ok(Prepared {
+                client,
+                creds,
+                token,
+                source,
+                store: store.map(|s| (s, chain)),
+                double: None,
+                target_line: format!("{name} at {url}"),
+            })
+        }
+    }
+}
+
+fn print_human(out: &Out, d: &Diagnosis) {
+    out.line("");
+    let head = match d.exit_code {
+        exit::PASSED => "OK",
+        exit::NO_VERDICT => "NO VERDICT",
+        _ => "PROBLEM",
+    };
+    out.line(format!("{head}  [{}]  {}", d.verdict.as_str(), d.message));
+    if let Some(f) = &d.field {
+        out.line(format!("  field at fault: {f}"));
+    }
+    out.line(format!("  next step: {}", d.next_step));
+    if !d.verified.is_empty() {
+        out.line("Verified:");
+        for v in &d.verified {
+            out.line(format!("  - {v}"));
+        }
+    }
+    if !d.not_verified.is_empty() {
+        out.line("Not verified without consuming the refresh token:");
+        for v in &d.not_verified {
+            out.line(format!("  - {v}"));
+        }
+    }
+    out.line(format!("(exit {})", d.exit_code));
+}
+
+fn print_json(
+    config: &Config,
+    target_line: &str,
+    args: &CheckArgs,
+    obs: &Observations,
+    d: &Diagnosis,
+    steps: &[(String, Exchange)],
+) {
+    let steps: Vec<serde_json::Value> = steps
+        .iter()
+        .map(|(name, ex)| {
+            serde_json::json!({
+                "step": name,
+                "request": ex.request,
+                "answer": ob::classify(&ex.outcome),
+                "elapsed_ms": ex.elapsed.as_millis() as u64,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format": "payu-contract-check",
+        "version": 1,
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "target": {
+            "name": config.target.name(),
+            "description": target_line,
+            "live": config.target.is_live(),
+        },
+        "client_auth": match config.client_auth { ClientAuth::Body => "body", ClientAuth::Basic => "basic" },
+        "mode": if args.refresh { "refresh" } else { "check" },
+        "verdict": d.verdict,
+        "exit_code": d.exit_code,
+        "field": d.field,
+        "message": d.message,
+        "next_step": d.next_step,
+        "verified": d.verified,
+        "not_verified": d.not_verified,
+        "new_token_stored_in": obs.consumed.as_ref().and_then(|c| c.stored_in.clone()),
+        "drifts": obs.consumed.as_ref().map(|c| ob::describe_drifts(&c.drifts)).unwrap_or_default(),
+        "inputs": obs.inputs,
+        "steps": steps,
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
+    );
+}

@@ -1,0 +1,104 @@
+//! Shared by the end-to-end tests: the binary with a clean environment, and
+//! `payu-contract serve` as a live target on 127.0.0.1.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
+
+/// The binary with no PAYU_* settings from the host, compare-only snapshots.
+pub fn bin() -> Command {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PAYU_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c.env("CI", "true");
+    c
+}
+
+/// `payu-contract serve` on a free port; killed on drop.
+pub struct Served {
+    child: Child,
+    pub token_url: String,
+    pub fixtures: Value,
+}
+
+impl Served {
+    pub fn start(extra: &[&str]) -> Served {
+        let mut child = bin()
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("serve printed its line");
+        let v: Value = serde_json::from_str(&line).expect("serve line is JSON");
+        Served {
+            child,
+            token_url: v["token_url"].as_str().unwrap().to_owned(),
+            fixtures: v["fixtures"].clone(),
+        }
+    }
+
+    pub fn client(&self, kind: &str) -> &Value {
+        self.fixtures["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .unwrap()
+    }
+
+    /// The environment of a scheduled run against this server, with the
+    /// public client's seed token.
+    pub fn env(&self, store: &std::path::Path) -> Vec<(String, String)> {
+        let c = self.client("public");
+        vec![
+            ("PAYU_TOKEN_URL".into(), self.token_url.clone()),
+            (
+                "PAYU_CLIENT_ID".into(),
+                c["client_id"].as_str().unwrap().into(),
+            ),
+            (
+                "PAYU_CLIENT_SECRET".into(),
+                c["client_secret"].as_str().unwrap().into(),
+            ),
+            (
+                "PAYU_REFRESH_TOKEN".into(),
+                c["refresh_token"].as_str().unwrap().into(),
+            ),
+            ("PAYU_TOKEN_STORE".into(), store.display().to_string()),
+        ]
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

@@ -1,0 +1,366 @@
+//! The suite end to end, as a user runs it: the built binary against the
+//! embedded double. The faithful double passes; a double made wrong on
+//! purpose fails the right scenario with exit code 1.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_payu-contract"));
+    // Compare-only snapshots, no colour, no stray settings from the host.
+    c.env("CI", "true");
+    for var in [
+        "PAYU_TARGET",
+        "PAYU_TOKEN_URL",
+        "PAYU_PROFILE",
+        "PAYU_CLIENT_ID",
+        "PAYU_REFRESH_TOKEN",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+fn run(args: &[&str]) -> (Output, Option<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out = bin()
+        .arg("run")
+        .args(args)
+        .arg("--report-json")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let json = std::fs::read_to_string(&report)
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap());
+    (out, json)
+}
+
+fn verdict_of<'a>(report: &'a Value, scenario: &str) -> &'a str {
+    report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == scenario)
+        .unwrap_or_else(|| panic!("no scenario {scenario}"))["verdict"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn the_faithful_double_passes_every_documented_scenario() {
+    let (out, report) = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report.unwrap();
+    assert_eq!(report["summary"]["total"], 8);
+    assert_eq!(report["summary"]["passed"], 8);
+    // Every step ran: none skipped, none failed.
+    for s in report["scenarios"].as_array().unwrap() {
+        for step in s["steps"].as_array().unwrap() {
+            assert_eq!(step["status"], "passed", "{}: {}", s["name"], step["text"]);
+        }
+        assert!(
+            !s["checks"].as_array().unwrap().is_empty(),
+            "{} made no checks",
+            s["name"]
+        );
+    }
+    assert!(stdout.contains("8 passed, 0 drifted"), "{stdout}");
+}
+
+/// Each documented row, with a double made wrong in a way only that row
+/// (among others) can see: the row's scenario must drift, exit code 1.
+#[test]
+fn each_documented_row_fails_on_a_wrong_server() {
+    let rows = [
+        (
+            "missing-grant-type-unsupported",
+            "Refresh without grant type",
+            "error-code-changed",
+        ),
+        (
+            "doorkeeper-5.2",
+            "Refresh without refresh token",
+            "error-description-changed",
+        ),
+        (
+            "description-reworded",
+            "Refresh with invalid client",
+            "error-description-changed",
+        ),
+        (
+            "rfc6749",
+            "Refresh with invalid grant type",
+            "status-code-changed",
+        ),
+        (
+            "invalid-grant-as-invalid-request",
+            "Refresh invalid refresh token",
+            "error-code-changed",
+        ),
+        (
+            "expire-in-renamed",
+            "Refresh with client id, client secret and refresh token",
+            "field-missing",
+        ),
+        (
+            "public-client-needs-secret",
+            "Refresh without client secret",
+            "status-code-changed",
+        ),
+        (
+            "no-rotation",
+            "Refresh with client id, client secret and refresh token",
+            "rotation-changed",
+        ),
+        (
+            "old-token-still-accepted",
+            "The rotated refresh token works once, and the used ones are then rejected",
+            "rotation-changed",
+        ),
+    ];
+    let handles: Vec<_> = rows
+        .iter()
+        .map(|&(profile, scenario, class)| {
+            std::thread::spawn(move || {
+                let (out, report) = run(&["--profile", profile]);
+                (profile, scenario, class, out, report)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (profile, scenario, class, out, report) = h.join().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{profile}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let report = report.unwrap();
+        assert_eq!(
+            verdict_of(&report, scenario),
+            "drifted",
+            "{profile} / {scenario}"
+        );
+        let s = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == scenario)
+            .unwrap();
+        let classes: Vec<&str> = s["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| {
+                c["drifts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["class"].as_str().unwrap())
+            })
+            .collect();
+        assert!(
+            classes.contains(&class),
+            "{profile} / {scenario}: expected {class}, saw {classes:?}"
+        );
+    }
+}
+
+#[test]
+fn an_infrastructure_fault_is_no_verdict_not_drift() {
+    let (out, report) = run(&["--profile", "html-502"]);
+    assert_eq!(out.status.code(), Some(3));
+    let report = report.unwrap();
+    assert_eq!(report["summary"]["drifted"], 0);
+    assert_eq!(report["summary"]["no_verdict"], 8);
+}
+
+#[test]
+fn tags_filter_scenarios() {
+    let (out, report) = run(&["--tags", "@documented and not @consumes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(report.unwrap()["summary"]["total"], 5);
+}
+
+#[test]
+fn works_from_any_directory() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("run")
+        .arg("-q")
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // As after `cargo install`: only the copies built into the binary.
+    let out = bin()
+        .args(["run", "-q"])
+        .env("PAYU_ASSETS", "embedded")
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn live_settings_mistakes_are_one_line_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{ not json").unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let live = [
+        ("PAYU_TOKEN_URL", "http://127.0.0.1:9/oauth/token"),
+        ("PAYU_CLIENT_ID", "id"),
+        ("PAYU_REFRESH_TOKEN", "abcdefabcdef"),
+    ];
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (
+            vec![("PAYU_TOKEN_STORE", corrupt.display().to_string())],
+            "corrupt",
+        ),
+        (
+            vec![("PAYU_CA_CERT", not_pem.display().to_string())],
+            "PAYU_CA_CERT",
+        ),
+        (
+            vec![("PAYU_CA_CERT", "/nonexistent/ca.pem".into())],
+            "PAYU_CA_CERT",
+        ),
+        (
+            vec![("PAYU_STORE_KEY", "too-short".into())],
+            "PAYU_STORE_KEY",
+        ),
+        (
+            vec![(
+                "PAYU_TOKEN_URL",
+                "https://accounts.payu.in/oauth/token".into(),
+            )],
+            "--allow-production",
+        ),
+        (
+            vec![("PAYU_CLIENT_AUTH", "digest".into())],
+            "PAYU_CLIENT_AUTH",
+        ),
+        (
+            vec![
+                ("PAYU_REFRESH_TOKEN", "".into()),
+                (
+                    "PAYU_TOKEN_STORE",
+                    dir.path().join("empty.json").display().to_string(),
+                ),
+            ],
+            "PAYU_REFRESH_TOKEN",
+        ),
+    ];
+    for (extra, needle) in cases {
+        let out = bin()
+            .args(["run"])
+            .envs(live)
+            .envs(extra.clone())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{extra:?}: expected {needle:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_step_without_definition_is_a_usage_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(features.join("schemas")).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
+    for f in ["schemas/token.json", "schemas/error.json"] {
+        std::fs::copy(format!("{src}/{f}"), features.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(format!("{src}/02-successful-refresh.feature")).unwrap();
+    std::fs::write(
+        features.join("x.feature"),
+        text.replace("Then the response status is 200", "Then the answer is fine"),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("run")
+        .arg("--features")
+        .arg(&features)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Then the answer is fine") && stderr.contains("no step definition"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn store_keygen_prints_a_usable_key() {
+    let out = bin().arg("store-keygen").output().unwrap();
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        payu_contract::tokens::StoreKey::parse(&key).is_ok(),
+        "{key}"
+    );
+}
+
+#[test]
+fn user_mistakes_are_one_line_with_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["run", "--target", "staging"],
+        &["run", "--profile", "no-such-profile"],
+        &["run", "--features", "/nonexistent/features"],
+        &["run", "--tags", "@a and and"],
+        &["run", "--target", "uat"],
+        &[
+            "run",
+            "--target",
+            "http://example.com/oauth/token",
+            "--client-id",
+            "x",
+        ],
+        &["run", "--bogus-flag"],
+    ];
+    for args in cases {
+        let out = bin().args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+            "{args:?}: {stderr}"
+        );
+        if args[1] != "--bogus-flag" {
+            assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+            assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        }
+    }
+}
