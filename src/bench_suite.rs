@@ -412,6 +412,13 @@ fn parent(runs: u32) -> i32 {
         s / w,
         s / p
     );
+    match per_request() {
+        Ok(()) => {}
+        Err(e) => {
+            eprintln!("error: per-request benchmark: {e}");
+            return exit::NO_VERDICT;
+        }
+    }
     println!("whole processes, spawn to exit:");
     let ps = spread("payu-contract run -q", &mut proc_suite, "ms");
     let pb = spread(
@@ -425,6 +432,103 @@ fn parent(runs: u32) -> i32 {
         return exit::DRIFTED;
     }
     exit::PASSED
+}
+
+/// Per-request overhead, warm, in this process: the harness's
+/// `TokenClient::send` (request record, redaction, retry logic, parsed
+/// answer) against a bare reqwest post of the same form, on one double, in
+/// alternating blocks. The request is the documented "invalid refresh
+/// token" row, which consumes nothing, so every one is alike.
+fn per_request() -> Result<(), String> {
+    use payu_contract::client::{ClientOptions, TokenClient, TokenRequest};
+    use payu_contract::redact::Scrubber;
+    const BLOCKS: usize = 20;
+    const PER_BLOCK: usize = 100;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let running = double::start(DoubleOptions::default(), ([127, 0, 0, 1], 0).into())
+            .await
+            .map_err(|e| e.to_string())?;
+        let c = running
+            .fixtures()
+            .client(ClientKind::Public)
+            .ok_or("no public client")?
+            .clone();
+        let url = running.token_url();
+        let harness = TokenClient::new(
+            url::Url::parse(&url).map_err(|e| e.to_string())?,
+            ClientOptions::default(),
+            Scrubber::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        let bare = reqwest::Client::builder()
+            .no_proxy()
+            .tls_certs_only([])
+            .build()
+            .map_err(|e| e.to_string())?;
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        let fields = [
+            ("client_id", c.client_id.as_str()),
+            ("client_secret", c.client_secret.as_str()),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token.as_str()),
+        ];
+        let mut req = TokenRequest::default();
+        for (k, v) in fields {
+            req = req.field(k, v);
+        }
+        let (mut t_harness, mut t_bare) = (Duration::ZERO, Duration::ZERO);
+        for block in 0..=BLOCKS {
+            let t = Instant::now();
+            for _ in 0..PER_BLOCK {
+                let ex = harness.send(&req).await;
+                match ex.outcome {
+                    Ok(r) if r.status == 401 => {}
+                    other => return Err(format!("harness: {:?}", other.map(|r| r.status))),
+                }
+            }
+            let harness_block = t.elapsed();
+            let t = Instant::now();
+            for _ in 0..PER_BLOCK {
+                let resp = bare
+                    .post(&url)
+                    .form(&fields)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = resp.status().as_u16();
+                let body = resp.text().await.map_err(|e| e.to_string())?;
+                let _: serde_json::Value =
+                    serde_json::from_str(&body).map_err(|e| e.to_string())?;
+                if status != 401 {
+                    return Err(format!("bare: {status}"));
+                }
+            }
+            // Block 0 warms both up and is not counted.
+            if block > 0 {
+                t_harness += harness_block;
+                t_bare += t.elapsed();
+            }
+        }
+        running.shutdown().await;
+        let n = (BLOCKS * PER_BLOCK) as f64;
+        let h = t_harness.as_secs_f64() * 1e6 / n;
+        let b = t_bare.as_secs_f64() * 1e6 / n;
+        println!(
+            "per request, warm, {} each in alternating blocks (one keep-alive connection each):",
+            BLOCKS * PER_BLOCK
+        );
+        println!("  harness TokenClient::send                    {h:>7.1} µs");
+        println!("  bare reqwest post + parse                    {b:>7.1} µs");
+        println!(
+            "  ratio harness / bare                         {:>7.2} x",
+            h / b
+        );
+        Ok(())
+    })
 }
 
 #[cfg(test)]
