@@ -187,6 +187,8 @@ pub enum TransportFault {
     BodyTooLarge(usize),
     /// Connection lost or body cut short after sending.
     Interrupted(String),
+    /// Not sent: an earlier request of this run found the endpoint down.
+    NotSent(String),
 }
 
 impl TransportFault {
@@ -206,7 +208,10 @@ impl TransportFault {
     pub fn certainly_unsent(&self) -> bool {
         matches!(
             self,
-            TransportFault::Connect(_) | TransportFault::Dns(_) | TransportFault::Tls(_)
+            TransportFault::Connect(_)
+                | TransportFault::Dns(_)
+                | TransportFault::Tls(_)
+                | TransportFault::NotSent(_)
         )
     }
 }
@@ -222,6 +227,12 @@ impl fmt::Display for TransportFault {
                 write!(f, "response body larger than the {max}-byte cap")
             }
             TransportFault::Interrupted(m) => write!(f, "connection lost: {m}"),
+            TransportFault::NotSent(m) => {
+                write!(
+                    f,
+                    "not sent: the endpoint was found down earlier in this run ({m})"
+                )
+            }
         }
     }
 }
@@ -252,10 +263,10 @@ pub struct TokenClient {
     url: Url,
     opts: ClientOptions,
     scrubber: Scrubber,
-    /// Set once a request has failed for good: later requests in the run are
-    /// tried once, so a dead endpoint costs one timeout per request, not
-    /// one per retry.
-    unavailable: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Why the endpoint is considered down for the rest of the run: set when
+    /// a request still fails after its retries. Later requests are not sent,
+    /// so a dead endpoint costs one retry budget per run, not one per request.
+    unavailable: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl TokenClient {
@@ -323,6 +334,14 @@ impl TokenClient {
                 .map(|(id, _)| format!("{id}:{}", redact::REDACTED)),
         };
         let started = Instant::now();
+        if let Some(why) = self.down() {
+            return Exchange {
+                request: record,
+                outcome: Err(TransportFault::NotSent(why)),
+                elapsed: started.elapsed(),
+                attempts: 0,
+            };
+        }
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -337,9 +356,8 @@ impl TokenClient {
                 }
                 Err(_) => None,
             };
-            let may_retry = !self.unavailable.load(std::sync::atomic::Ordering::Relaxed);
             match retry_after {
-                Some(wait) if may_retry && attempts <= self.opts.retries => {
+                Some(wait) if attempts <= self.opts.retries => {
                     let wait = wait.min(self.opts.max_backoff);
                     tracing::debug!(
                         attempt = attempts,
@@ -350,10 +368,15 @@ impl TokenClient {
                 }
                 _ => {
                     match &outcome {
+                        Ok(resp) if retry_after.is_some() => {
+                            self.learn_secrets(resp);
+                            self.mark_down(format!(
+                                "it answered {} after {attempts} attempts",
+                                resp.status
+                            ));
+                        }
                         Ok(resp) => self.learn_secrets(resp),
-                        Err(_) => self
-                            .unavailable
-                            .store(true, std::sync::atomic::Ordering::Relaxed),
+                        Err(fault) => self.mark_down(fault.to_string()),
                     }
                     return Exchange {
                         request: record,
@@ -364,6 +387,20 @@ impl TokenClient {
                 }
             }
         }
+    }
+
+    fn down(&self) -> Option<String> {
+        self.unavailable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn mark_down(&self, why: String) {
+        self.unavailable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
     }
 
     /// Tokens the server hands out are secrets from the moment they arrive.

@@ -102,6 +102,8 @@ pub fn classify(outcome: &Result<HttpResponse, TransportFault>) -> Answer {
                 TransportFault::Timeout(m) => Fault::Timeout(m.clone()),
                 TransportFault::Interrupted(m) => Fault::Interrupted(m.clone()),
                 TransportFault::BodyTooLarge(n) => Fault::BodyTooLarge(*n),
+                // An earlier request of this check found the endpoint down.
+                TransportFault::NotSent(m) => Fault::Unreachable(m.clone()),
             };
             return Answer::Fault { fault };
         }

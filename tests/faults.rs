@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 /// Serves every connection with `answer` (None: read and never answer) for
 /// at most `life`; counts requests.
 fn fault_server(answer: Option<Vec<u8>>, life: Duration) -> (String, Arc<AtomicUsize>) {
+    fault_server_by(move |_| answer.clone(), life)
+}
+
+/// Like [`fault_server`], the answer chosen per request text.
+fn fault_server_by(
+    answer: impl Fn(&str) -> Option<Vec<u8>> + Send + 'static,
+    life: Duration,
+) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
@@ -28,11 +36,11 @@ fn fault_server(answer: Option<Vec<u8>>, life: Duration) -> (String, Arc<AtomicU
                     s.set_read_timeout(Some(Duration::from_millis(500)))
                         .unwrap();
                     let mut buf = [0u8; 8192];
-                    let _ = s.read(&mut buf);
+                    let n = s.read(&mut buf).unwrap_or(0);
                     seen.fetch_add(1, Ordering::SeqCst);
-                    match &answer {
+                    match answer(&String::from_utf8_lossy(&buf[..n])) {
                         Some(bytes) => {
-                            let _ = s.write_all(bytes);
+                            let _ = s.write_all(&bytes);
                             let _ = s.flush();
                         }
                         None => held.push(s),
@@ -111,15 +119,37 @@ fn connection_refused() {
     assert_no_verdict(&out, "connection refused");
 }
 
+const SEED: &str = "0000111122223333444455556666777788889999aaaabbbbccccddddeeeeffff";
+
 #[test]
 fn a_server_that_never_answers_times_out() {
-    let (url, _) = fault_server(None, Duration::from_secs(40));
+    // Refusals come at once; the refresh that would spend the token never
+    // gets an answer, so its outcome is unknown.
+    let refusal = http(
+        "401 Unauthorized",
+        &["Content-Type: application/json; charset=utf-8"],
+        r#"{"error":"invalid_grant","error_description":"no"}"#,
+    );
+    let (url, _) = fault_server_by(
+        move |request| {
+            let spends = request
+                .contains(&format!("grant_type=refresh_token&refresh_token={SEED}"))
+                && request.contains("client_id=client-for-fault-tests&");
+            (!spends).then(|| refusal.clone())
+        },
+        Duration::from_secs(40),
+    );
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.json");
     let (out, took) = run_with_store(&url, &[], &store);
-    assert_no_verdict(&out, "timed out");
-    // Bounded: a handful of 2-second timeouts, not one per retry per scenario.
-    assert!(took < Duration::from_secs(30), "took {took:?}");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("timed out") && !all.contains("panicked"),
+        "{all}"
+    );
+    // Bounded: the refresh is sent once (never retried), then the run stops.
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     // The consuming refresh timed out: its outcome is unknown, and the run says so.
     assert!(
         text(&out).contains("token state is unknown"),
