@@ -11,8 +11,23 @@
 //! ```
 //!
 //! The library holds everything but the command line and the cucumber step
-//! definitions, which live in the binary (`src/main.rs`, `src/bdd/`): steps
-//! in a library can be dropped at link time and then show up as skipped.
+//! definitions, which live in the binary (`src/main.rs`, `src/commands/`,
+//! `src/bdd/`): steps in a library can be dropped at link time and then show
+//! up as skipped.
+//!
+//! | module | responsible for |
+//! |---|---|
+//! | [`config`] | settings from flags, environment and `.env`, validated |
+//! | [`double`] | the embedded double of the endpoint and its drifted profiles |
+//! | [`client`] | the token endpoint client: timeouts, safe retries, redacted records |
+//! | [`grant`] | the Get Token call and the non-consuming token probe |
+//! | [`chain`], [`tokens`] | the refresh-token chain and its on-disk store |
+//! | [`contract`] | the checks: expectations, JSON Schema, snapshots, drift classes |
+//! | [`report`] | the run as data and its renderings (terminal, JSON, JUnit, Cucumber, HTML) |
+//! | [`mutants`] | what the drift matrix expects of each profile of the double |
+//! | [`onboarding`] | `check-credentials` diagnoses, as pure functions |
+//! | [`assets`] | where the features, schemas and snapshots come from |
+//! | [`secret`], [`redact`] | how secrets travel and how output is kept free of them |
 
 pub mod assets;
 pub mod chain;

@@ -3,16 +3,12 @@
 //! error; 3 no verdict.
 
 mod bdd;
-mod bench_suite;
-mod check;
 mod cli;
-mod load;
-mod matrix;
-mod serve;
-mod suite;
+mod commands;
 
 use clap::Parser;
 use cli::{Cli, Command};
+use commands::{bench_suite, check, load, matrix, serve};
 use payu_contract::config::Settings;
 use payu_contract::report::exit;
 use payu_contract::report::terminal::{Style, Verbosity};
@@ -140,7 +136,7 @@ fn run(args: cli::RunArgs) -> i32 {
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let opts = suite::RunOptions {
+    let opts = commands::run::RunOptions {
         tags: args.tags.clone(),
         features: args.features.clone(),
         snapshots: args.snapshots.clone(),
@@ -162,7 +158,7 @@ fn run(args: cli::RunArgs) -> i32 {
             return exit::NO_VERDICT;
         }
     };
-    match runtime.block_on(suite::run(settings, opts)) {
+    match runtime.block_on(commands::run::run(settings, opts)) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {}", failure.message());

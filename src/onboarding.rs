@@ -4,7 +4,7 @@
 //!
 //! This module is pure: it builds the requests and turns their outcomes
 //! ([`Observations`]) into one [`Diagnosis`]. Sending them, the token store
-//! and the terminal live in the binary (`src/check.rs`).
+//! and the terminal live in the binary (`src/commands/check.rs`).
 //!
 //! # What can be learned without consuming anything
 //!

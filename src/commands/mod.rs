@@ -1,0 +1,16 @@
+//! One file per subcommand of the binary. Each turns its parsed flags into
+//! the library's options, does its work, and returns an exit code; `main.rs`
+//! only dispatches.
+//!
+//! - `run`: the contract suite through cucumber (the heart of the tool)
+//! - `serve`: the embedded double alone, as an offline sandbox
+//! - `check`: `check-credentials`, a partner's plain-words verdict
+//! - `matrix`: `mutants`, the suite against every drifted profile of the double
+//! - `load`, `bench_suite`: the load generator, the soak and the suite benchmark
+
+pub mod bench_suite;
+pub mod check;
+pub mod load;
+pub mod matrix;
+pub mod run;
+pub mod serve;
