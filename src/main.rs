@@ -148,15 +148,8 @@ fn run(args: cli::RunArgs) -> i32 {
         verbosity,
         style: Style::detect(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::NO_VERDICT;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return exit::NO_VERDICT;
     };
     match runtime.block_on(commands::run::run(settings, opts)) {
         Ok(code) => code,
@@ -165,6 +158,16 @@ fn run(args: cli::RunArgs) -> i32 {
             failure.exit_code()
         }
     }
+}
+
+/// The async runtime every command runs on; `None` (after one line on
+/// stderr) if the machine cannot give it threads.
+pub fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| eprintln!("error: cannot start the async runtime: {e}"))
+        .ok()
 }
 
 pub fn init_logs(default: &str) {

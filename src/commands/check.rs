@@ -59,15 +59,8 @@ pub fn check(args: CheckArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::NO_VERDICT;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return exit::NO_VERDICT;
     };
     runtime.block_on(run(config, args, tty))
 }

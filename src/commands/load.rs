@@ -754,15 +754,8 @@ pub fn load(args: LoadArgs) -> i32 {
         eprintln!("error: --duration and --warmup are at most 600 s");
         return exit::CONFIG;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::NO_VERDICT;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return exit::NO_VERDICT;
     };
     runtime.block_on(async move {
         let target = match Target::open(&args.target).await {
@@ -1287,15 +1280,8 @@ pub fn soak(args: SoakArgs) -> i32 {
         eprintln!("error: --duration is at most 600 s and --workers 1..={MAX_CHAINS}");
         return exit::CONFIG;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::NO_VERDICT;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return exit::NO_VERDICT;
     };
     runtime.block_on(async move {
         let target = match Target::open(&args.target).await {

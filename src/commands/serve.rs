@@ -61,15 +61,8 @@ pub fn serve(args: ServeArgs) -> i32 {
         fixtures,
         ..DoubleOptions::default()
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::NO_VERDICT;
-        }
+    let Some(runtime) = crate::runtime() else {
+        return exit::NO_VERDICT;
     };
     runtime.block_on(async move {
         let started = match tls {
