@@ -73,6 +73,24 @@ pub struct Credentials {
     pub scope: String,
 }
 
+impl Credentials {
+    /// The credentials of one of the embedded double's sandbox clients, with
+    /// its seeded refresh token and the sandbox user for Get Token.
+    pub fn sandbox(
+        fixtures: &crate::double::Fixtures,
+        client: &crate::double::ClientFixture,
+    ) -> Credentials {
+        Credentials {
+            client_id: client.client_id.clone(),
+            client_secret: Some(Secret::new(client.client_secret.clone())),
+            refresh_token: Some(Secret::new(client.refresh_token.clone())),
+            username: Some(fixtures.user.username.clone()),
+            password: Some(Secret::new(fixtures.user.password.clone())),
+            scope: fixtures.user.scope.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub target: Target,

@@ -51,19 +51,7 @@ impl Collector {
                     .chain(&scenario.tags)
                     .map(|t| format!("@{t}"))
                     .collect();
-                let report = ScenarioReport {
-                    feature: feature.name.clone(),
-                    name: scenario.name.clone(),
-                    tags,
-                    verdict: Verdict::Passed,
-                    reason: None,
-                    duration_ms: 0,
-                    steps: vec![],
-                    exchanges: vec![],
-                    checks: vec![],
-                    since_accepted: vec![],
-                    notes: vec![],
-                };
+                let report = ScenarioReport::new(&feature.name, &scenario.name, tags);
                 self.current = Some((report, Instant::now()));
             }
             Scenario::Step(step, ev) | Scenario::Background(step, ev) => self.step(&step, ev),

@@ -397,14 +397,7 @@ async fn prepare(
             })?;
             let client = TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
                 .map_err(usage)?;
-            creds = Credentials {
-                client_id: c.client_id.clone(),
-                client_secret: Some(Secret::new(c.client_secret.clone())),
-                refresh_token: Some(Secret::new(c.refresh_token.clone())),
-                username: Some(fixtures.user.username.clone()),
-                password: Some(Secret::new(fixtures.user.password.clone())),
-                scope: fixtures.user.scope.clone(),
-            };
+            creds = Credentials::sandbox(&fixtures, &c);
             Ok(Prepared {
                 client,
                 token: Some(Secret::new(c.refresh_token)),

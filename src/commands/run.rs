@@ -165,19 +165,17 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
                 return false;
             }
             if skip_destructive && all_tags.iter().any(|t| *t == "destructive") {
-                skipped.lock().unwrap_or_else(|e| e.into_inner()).push(ScenarioReport {
-                    feature: f.name.clone(),
-                    name: s.name.clone(),
-                    tags: all_tags.iter().map(|t| format!("@{t}")).collect(),
-                    verdict: Verdict::Skipped,
-                    reason: Some("skipped: @destructive (it replays a used refresh token, which can revoke the whole chain on a live server); pass --allow-destructive to run it".into()),
-                    duration_ms: 0,
-                    steps: vec![],
-                    exchanges: vec![],
-                    checks: vec![],
-                    since_accepted: vec![],
-                    notes: vec![],
-                });
+                let mut report = ScenarioReport::new(
+                    &f.name,
+                    &s.name,
+                    all_tags.iter().map(|t| format!("@{t}")).collect(),
+                );
+                report.verdict = Verdict::Skipped;
+                report.reason = Some("skipped: @destructive (it replays a used refresh token, which can revoke the whole chain on a live server); pass --allow-destructive to run it".into());
+                skipped
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(report);
                 return false;
             }
             true
@@ -368,14 +366,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             Ok(Prepared {
                 client: client_for(&token_url)?,
                 token_url,
-                credentials: Credentials {
-                    client_id: client.client_id.clone(),
-                    client_secret: Some(Secret::new(client.client_secret.clone())),
-                    refresh_token: Some(Secret::new(client.refresh_token.clone())),
-                    username: Some(fixtures.user.username.clone()),
-                    password: Some(Secret::new(fixtures.user.password.clone())),
-                    scope: fixtures.user.scope.clone(),
-                },
+                credentials: Credentials::sandbox(&fixtures, &client),
                 chain: TokenChain::new(Secret::new(client.refresh_token), Box::new(NoSink)),
                 profile: Some(profile.clone()),
                 double: Some(running),

@@ -145,6 +145,23 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// A scenario about to run: passed until a check says otherwise.
+    pub fn new(feature: &str, name: &str, tags: Vec<String>) -> ScenarioReport {
+        ScenarioReport {
+            feature: feature.to_owned(),
+            name: name.to_owned(),
+            tags,
+            verdict: Verdict::Passed,
+            reason: None,
+            duration_ms: 0,
+            steps: vec![],
+            exchanges: vec![],
+            checks: vec![],
+            since_accepted: vec![],
+            notes: vec![],
+        }
+    }
+
     /// Whether a response changed since the last accepted observation (or
     /// none was accepted yet).
     pub fn changed_since_accepted(&self) -> bool {
