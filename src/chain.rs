@@ -52,17 +52,7 @@ impl ChainSink for StoreSink {
     }
 
     fn still_live(&mut self) -> Result<(), String> {
-        let Some(entry) = self.store.get(&self.chain) else {
-            return Ok(());
-        };
-        if entry.state == crate::tokens::TokenState::Live {
-            return Ok(());
-        }
-        let mut entry = entry.clone();
-        entry.state = crate::tokens::TokenState::Live;
-        self.store
-            .put(&self.chain, entry)
-            .map_err(|e| e.to_string())
+        self.store.mark_live(&self.chain).map_err(|e| e.to_string())
     }
 }
 
@@ -121,11 +111,10 @@ impl TokenChain {
 
     /// Records a successful refresh of `sent` that returned `new`: the sink
     /// persists `new` first, only then does it become current.
-    pub fn rotated(&self, sent: &Secret<String>, new: Secret<String>) -> Result<(), ChainError> {
+    pub fn rotated(&self, new: Secret<String>) -> Result<(), ChainError> {
         let mut inner = self.lock();
         // Whatever was sent (the current token, or a replayed one that a
         // drifted server accepted), the server now holds `new` as live.
-        let _ = sent;
         inner.sink.rotated(&new).map_err(ChainError::Persist)?;
         let old = std::mem::replace(&mut inner.current, new);
         inner.used.push(old);

@@ -477,6 +477,24 @@ impl LockedStore {
         self.commit(next)
     }
 
+    /// Marks the chain's token live again: a request that could have spent
+    /// it was answered without rotating, or a probe found it alive.
+    /// Persisted before returning; a chain that is absent or already live is
+    /// left as it is (no write).
+    pub fn mark_live(&mut self, chain: &ChainId) -> Result<(), StoreError> {
+        match self.chains.get(chain) {
+            Some(entry) if entry.state != TokenState::Live => {
+                let mut next = self.chains.clone();
+                if let Some(entry) = next.get_mut(chain) {
+                    entry.state = TokenState::Live;
+                    entry.updated_at = now_unix();
+                }
+                self.commit(next)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Removes a chain (recovery from a possibly consumed token). Returns
     /// whether it was there; persisted before returning.
     pub fn remove(&mut self, chain: &ChainId) -> Result<bool, StoreError> {

@@ -183,3 +183,30 @@ fn marking_an_unknown_chain_is_an_error() {
         .unwrap_err();
     assert!(matches!(e, StoreError::UnknownChain { .. }), "{e}");
 }
+
+#[test]
+fn a_token_found_alive_is_marked_live_again_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.json");
+    let chain = ChainId::new("http://127.0.0.1:9/token", "client");
+    let seed = Secret::from("seed-A");
+    {
+        let mut s = TokenStore::open(&path, None, T).unwrap();
+        s.resolve_start(&chain, Some(&seed)).unwrap();
+        s.mark_possibly_consumed(&chain).unwrap();
+        s.mark_live(&chain).unwrap();
+        // Absent chains are left alone.
+        s.mark_live(&ChainId::new("http://127.0.0.1:9/token", "other"))
+            .unwrap();
+    }
+    let mut s = TokenStore::open(&path, None, T).unwrap();
+    assert_eq!(s.get(&chain).unwrap().state, TokenState::Live);
+    assert_eq!(
+        s.resolve_start(&chain, Some(&seed)).unwrap(),
+        Some(Start::FromStore(seed))
+    );
+    assert!(
+        s.get(&ChainId::new("http://127.0.0.1:9/token", "other"))
+            .is_none()
+    );
+}

@@ -229,9 +229,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
                 .is_some_and(|e| e.state == TokenState::PossiblyConsumed)
         {
             // An interrupted refresh left it in doubt: it is alive after all.
-            let mut entry = st.get(chain).cloned().expect("checked");
-            entry.state = TokenState::Live;
-            let _ = st.put(chain, entry);
+            let _ = st.mark_live(chain);
         }
         obs.token_probe = Some(a);
     }
@@ -323,10 +321,9 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
                     Answer::Fault { fault } => !fault.certainly_unsent(),
                     _ => false,
                 };
-                if !spent_maybe && let Some(mut entry) = st.get(chain).cloned() {
+                if !spent_maybe {
                     // Refused before rotating: the token is as alive as before.
-                    entry.state = TokenState::Live;
-                    let _ = st.put(chain, entry);
+                    let _ = st.mark_live(chain);
                 }
             }
             obs.consumed = Some(Consumed {

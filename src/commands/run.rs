@@ -22,7 +22,7 @@ use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
 use payu_contract::secret::Secret;
 use payu_contract::tokens::{
-    self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+    self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenStore,
 };
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -425,12 +425,7 @@ async fn live_chain(
             // Ask the server without spending it.
             match grant::probe(client, &creds.client_id, &t).await {
                 Ok(Probe::Alive) => {
-                    let mut entry = store
-                        .get(&chain_id)
-                        .cloned()
-                        .expect("resolved from the store");
-                    entry.state = TokenState::Live;
-                    store.put(&chain_id, entry).map_err(store_err)?;
+                    store.mark_live(&chain_id).map_err(store_err)?;
                     tracing::info!(
                         "the possibly consumed token is still alive; continuing the chain"
                     );
@@ -484,12 +479,9 @@ async fn mint(
         .await
         .map_err(Failure::NoVerdict)?;
     client.scrubber().add(token.expose());
-    store
-        .put(chain_id, ChainEntry::from_seed(&token))
-        .map_err(|e| Failure::Usage(e.to_string()))?;
     // The configured seed (if any) counts as seen: it must not restart the
     // chain at the next run, since it is spent or was refused.
-    let mut entry = store.get(chain_id).cloned().expect("just stored");
+    let mut entry = ChainEntry::from_seed(&token);
     entry.seed_fingerprint = creds.refresh_token.as_ref().map(tokens::fingerprint);
     store
         .put(chain_id, entry)

@@ -52,12 +52,12 @@ async fn send(world: &mut ContractWorld, req: TokenRequest) -> Result<(), String
         .ok()
         .filter(|r| (200..300).contains(&r.status))
         .and_then(issued_refresh_token);
-    let persisted = match (&exchange.outcome, issued, &sent) {
+    let persisted = match (&exchange.outcome, issued) {
         // Whatever was asked, a handed-out refresh token is the live one now.
-        (_, Some(new), Some(sent)) => chain.rotated(sent, Secret::new(new)),
-        (Ok(resp), None, _) if req.consumes && resp.status < 500 => chain.not_consumed(),
-        (Err(f), None, _) if req.consumes && f.certainly_unsent() => chain.not_consumed(),
-        (_, None, _) if req.consumes => {
+        (_, Some(new)) => chain.rotated(Secret::new(new)),
+        (Ok(resp), None) if req.consumes && resp.status < 500 => chain.not_consumed(),
+        (Err(f), None) if req.consumes && f.certainly_unsent() => chain.not_consumed(),
+        (_, None) if req.consumes => {
             chain.outcome_unknown();
             Ok(())
         }
