@@ -41,6 +41,15 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The same failure with its message through the redactor: a message
+    /// may quote a server's answer.
+    fn scrubbed(self, scrubber: &Scrubber) -> Failure {
+        match self {
+            Failure::Usage(m) => Failure::Usage(scrubber.scrub_line(&m)),
+            Failure::NoVerdict(m) => Failure::NoVerdict(scrubber.scrub_line(&m)),
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => exit::CONFIG,
@@ -79,7 +88,20 @@ struct Prepared {
     double: Option<double::RunningDouble>,
 }
 
+/// Runs the suite. Everything it prints or writes passes the process-wide
+/// redactor ([`Scrubber::global`]), which learns every secret of the run.
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
+    let scrubber = Scrubber::global();
+    run_redacted(settings, opts, &scrubber)
+        .await
+        .map_err(|f| f.scrubbed(&scrubber))
+}
+
+async fn run_redacted(
+    settings: Settings,
+    opts: RunOptions,
+    scrubber: &Scrubber,
+) -> Result<i32, Failure> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let started = Instant::now();
     let config = settings
@@ -104,8 +126,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .transpose()
         .map_err(Failure::Usage)?;
 
-    let scrubber = Scrubber::default();
-    let prepared = prepare(&config, &scrubber).await?;
+    let prepared = prepare(&config, scrubber).await?;
     let client = prepared.client.clone();
 
     let documented = prepared
@@ -241,7 +262,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         tool_version: env!("CARGO_PKG_VERSION").into(),
         target: TargetInfo {
             name: config.target.name(),
-            token_url: prepared.token_url.to_string(),
+            token_url: without_userinfo(&prepared.token_url),
             live: config.target.is_live(),
             profile: prepared.profile.clone(),
         },
@@ -257,51 +278,58 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         since_baseline: None,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
+    // What the terminal shows is the redacted report; every file is
+    // redacted again by report::write.
+    let run_report = scrubber
+        .redacted(&run_report)
+        .map_err(|e| Failure::NoVerdict(format!("the report could not be redacted: {e}")))?;
+    let print = payu_contract::redact::print;
     for s in run_report
         .scenarios
         .iter()
         .filter(|s| s.verdict == Verdict::Skipped)
     {
         if opts.verbosity != Verbosity::Quiet {
-            print!(
-                "{}",
-                report::terminal::scenario_lines(s, opts.style, opts.verbosity, 0, 0)
-            );
+            print(&report::terminal::scenario_lines(
+                s,
+                opts.style,
+                opts.verbosity,
+                0,
+                0,
+            ));
         }
     }
-    print!(
-        "{}",
-        report::terminal::summary_lines(&run_report, opts.style)
-    );
+    print(&report::terminal::summary_lines(&run_report, opts.style));
     if opts.verbosity != Verbosity::Quiet {
-        print!(
-            "{}",
-            report::terminal::contract_table(&run_report, opts.style)
-        );
+        print(&report::terminal::contract_table(&run_report, opts.style));
     }
     if let Some(c) = &run_report.since_baseline {
-        print!("{}", report::terminal::baseline_lines(c, opts.style));
+        print(&report::terminal::baseline_lines(c, opts.style));
     }
-    write_reports(&opts, &run_report)?;
+    write_reports(&opts, &run_report, scrubber)?;
     Ok(run_report.exit_code)
 }
 
-/// Every report whose flag was given, each rendered from the same RunReport.
-fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failure> {
-    type Writer = fn(&std::path::Path, &RunReport) -> std::io::Result<()>;
-    let formats: [(&str, &Option<PathBuf>, Writer); 4] = [
-        ("JSON", &opts.report_json, report::json::write),
-        ("JUnit", &opts.report_junit, report::junit::write),
+/// Every report whose flag was given, each rendered from the same RunReport
+/// and written through the redaction boundary (`report::write`).
+fn write_reports(
+    opts: &RunOptions,
+    run_report: &RunReport,
+    scrubber: &Scrubber,
+) -> Result<(), Failure> {
+    let formats: [(&str, &Option<PathBuf>, report::Render); 4] = [
+        ("JSON", &opts.report_json, report::json::render),
+        ("JUnit", &opts.report_junit, report::junit::render),
         (
             "Cucumber JSON",
             &opts.report_cucumber,
-            report::cucumber::write,
+            report::cucumber::render,
         ),
-        ("HTML", &opts.report_html, report::html::write),
+        ("HTML", &opts.report_html, report::html::render),
     ];
-    for (name, path, write) in formats {
+    for (name, path, render) in formats {
         if let Some(path) = path {
-            write(path, run_report).map_err(|e| {
+            report::write(render, path, run_report, scrubber).map_err(|e| {
                 Failure::Usage(format!(
                     "cannot write the {name} report to {}: {e}",
                     path.display()
@@ -312,16 +340,41 @@ fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failur
     Ok(())
 }
 
+/// A URL's password as typed, from its percent-encoded form.
+fn decoded_password(encoded: &str) -> String {
+    let pair = format!("x={}", encoded.replace('+', "%2B"));
+    url::form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// A URL as reports show it: a user name or password in it is dropped
+/// (the password is also a registered secret).
+fn without_userinfo(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
 async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failure> {
     for secret in [
         &config.credentials.client_secret,
         &config.credentials.password,
         &config.credentials.refresh_token,
+        &config.store_key,
     ]
     .into_iter()
     .flatten()
     {
         scrubber.add(secret.expose());
+    }
+    if let Target::Live { url, .. } = &config.target
+        && let Some(password) = url.password()
+    {
+        scrubber.add(password);
+        scrubber.add(&decoded_password(password));
     }
     let client_for = |url: &url::Url| {
         TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())

@@ -1,8 +1,10 @@
 //! Snapshot checks: each scenario's response (status, the contract-relevant
 //! headers, the body) as an insta snapshot in the top-level `snapshots/`.
 //!
-//! All redactions live here, in [`REDACTIONS`], so every snapshot hides the
-//! same dynamic values the same way. The comparison itself is done here on
+//! All redactions of dynamic values live here, in [`REDACTIONS`], so every
+//! snapshot hides the same dynamic values the same way; then the whole view
+//! passes the run's redactor (`crate::redact`), so no secret reaches a
+//! `.snap.new` file or a diff. The comparison itself is done here on
 //! the snapshot text (fast, and the diff goes into the report); insta is
 //! called only when the stored snapshot is missing or differs, so that it
 //! writes the `.snap.new` that `cargo insta review` presents (never in CI,
@@ -90,10 +92,7 @@ pub fn view(
             .map(|(_, v)| v.as_str())
             .collect();
         if !values.is_empty() {
-            hs.insert(
-                (*name).into(),
-                Value::from(scrubber.scrub(&values.join(", "))),
-            );
+            hs.insert((*name).into(), Value::from(values.join(", ")));
         }
     }
     root.insert("headers".into(), Value::Object(hs));
@@ -101,10 +100,12 @@ pub fn view(
         Some(v) => root.insert("body".into(), redact(v)),
         None => {
             let text: String = raw_body.chars().take(2000).collect();
-            root.insert("body_text".into(), Value::from(scrubber.scrub(&text)))
+            root.insert("body_text".into(), Value::from(text))
         }
     };
-    let sorted = sort_keys(&Value::Object(root));
+    // The redaction boundary: the view is what .snap.new files and the
+    // report's diffs are made of.
+    let sorted = scrubber.redact_value(&sort_keys(&Value::Object(root)));
     serde_json::to_string_pretty(&sorted).unwrap_or_default()
 }
 
@@ -122,7 +123,7 @@ fn redact(v: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
-        other => crate::redact::redact_json(other),
+        other => other.clone(),
     }
 }
 

@@ -64,8 +64,10 @@ impl Places {
     }
 }
 
+/// The server's token state: shared by its connections, or held by an
+/// in-process caller of [`answer`].
 #[derive(Default)]
-struct State {
+pub struct State {
     live: Option<String>,
     /// Every token this server handed out (access and refresh).
     issued: Vec<String>,
@@ -84,10 +86,7 @@ impl Echo {
     pub fn start(places: Places, seed: &str) -> Echo {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(State {
-            live: Some(seed.to_owned()),
-            ..State::default()
-        }));
+        let state = Arc::new(State::new(seed));
         let stop = Arc::new(AtomicBool::new(false));
         {
             let state = state.clone();
@@ -146,10 +145,52 @@ pub fn html_escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-struct Request {
-    headers: HashMap<String, String>,
-    body: String,
-    form: HashMap<String, String>,
+impl State {
+    pub fn new(seed: &str) -> Mutex<State> {
+        Mutex::new(State {
+            live: Some(seed.to_owned()),
+            ..State::default()
+        })
+    }
+
+    pub fn issued(&self) -> &[String] {
+        &self.issued
+    }
+}
+
+/// A request as the server reads it.
+pub struct Request {
+    pub headers: HashMap<String, String>,
+    pub body: String,
+    pub form: HashMap<String, String>,
+}
+
+impl Request {
+    /// A form POST, as the harness's client sends it (for in-process use).
+    pub fn form(fields: &[(&str, &str)], authorization: Option<&str>) -> Request {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut headers = HashMap::new();
+        if let Some(a) = authorization {
+            headers.insert("authorization".to_owned(), a.to_owned());
+        }
+        Request {
+            headers,
+            form: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body,
+        }
+    }
+}
+
+/// What the server answers.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 fn read_request(conn: &mut TcpStream) -> Option<Request> {
@@ -200,8 +241,29 @@ fn handle(mut conn: TcpStream, places: Places, state: &Mutex<State>) -> std::io:
     let Some(req) = read_request(&mut conn) else {
         return Ok(());
     };
+    let Answer {
+        status,
+        headers,
+        body: text,
+    } = answer(places, state, &req);
+    let mut out = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+    for (k, v) in &headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", text.len()));
+    conn.write_all(out.as_bytes())?;
+    conn.write_all(text.as_bytes())?;
+    conn.flush()
+}
+
+/// The answer to `req`, echoing what it carries in `places`.
+pub fn answer(places: Places, state: &Mutex<State>, req: &Request) -> Answer {
     let field = |k: &str| req.form.get(k).cloned().unwrap_or_default();
-    let authorization = req.headers.get("authorization").cloned().unwrap_or_default();
+    let authorization = req
+        .headers
+        .get("authorization")
+        .cloned()
+        .unwrap_or_default();
     let basic_secret = authorization
         .strip_prefix("Basic ")
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
@@ -251,11 +313,20 @@ fn handle(mut conn: TcpStream, places: Places, state: &Mutex<State>) -> std::io:
             (200, body, false)
         } else {
             let (error, description) = if grant.is_empty() || refresh_token.is_empty() && !mints {
-                ("invalid_request", "Missing required parameter: refresh_token.")
+                (
+                    "invalid_request",
+                    "Missing required parameter: refresh_token.",
+                )
             } else if grant != "refresh_token" && grant != "password" {
-                ("unsupported_grant_type", "The authorization grant type is not supported")
+                (
+                    "unsupported_grant_type",
+                    "The authorization grant type is not supported",
+                )
             } else {
-                ("invalid_grant", "The provided authorization grant is invalid")
+                (
+                    "invalid_grant",
+                    "The provided authorization grant is invalid",
+                )
             };
             let mut body = serde_json::json!({"error": error});
             body["error_description"] = if places.description {
@@ -318,7 +389,8 @@ fn handle(mut conn: TcpStream, places: Places, state: &Mutex<State>) -> std::io:
     let text = if html {
         headers.push(("Content-Type".into(), "text/html; charset=utf-8".into()));
         format!(
-            "<!DOCTYPE html>\n<html><head><title>Bad request</title></head><body>\n<h1>Bad request</h1>\n<p>client_secret: {client_secret}</p>\n<p>escaped: {}</p>\n<p>refresh_token: {refresh_token}</p>\n<pre>{}</pre>\n</body></html>\n",
+            "<!DOCTYPE html>\n<html><head><title>Bad request</title></head><body>\n<h1>Bad request</h1>\n<p>{}</p>\n<p>client_secret: {client_secret}</p>\n<p>escaped: {}</p>\n<p>refresh_token: {refresh_token}</p>\n<pre>{}</pre>\n</body></html>\n",
+            detail.unwrap_or_default(),
             html_escape(&client_secret),
             html_escape(&req.body)
         )
@@ -329,14 +401,11 @@ fn handle(mut conn: TcpStream, places: Places, state: &Mutex<State>) -> std::io:
         ));
         body.to_string()
     };
-    let mut out = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
-    for (k, v) in &headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
+    Answer {
+        status,
+        headers,
+        body: text,
     }
-    out.push_str(&format!("Content-Length: {}\r\n\r\n", text.len()));
-    conn.write_all(out.as_bytes())?;
-    conn.write_all(text.as_bytes())?;
-    conn.flush()
 }
 
 /// Every spelling of `secret` an output could carry: raw, form-encoded
