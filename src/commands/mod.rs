@@ -12,5 +12,6 @@
 
 pub mod check;
 pub mod matrix;
+pub mod preflight;
 pub mod run;
 pub mod serve;
