@@ -21,9 +21,6 @@ use payu_contract::tokens::{
 };
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
-
-const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the human-readable lines go: stdout, or stderr when stdout is
 /// reserved for the new token.
@@ -46,12 +43,12 @@ fn usage(message: impl std::fmt::Display) -> i32 {
     exit::CONFIG
 }
 
-pub fn check(args: CheckArgs) -> i32 {
+pub fn check(args: CheckArgs, mut settings: Settings) -> i32 {
     crate::init_logs("warn");
-    let mut settings = crate::settings_from(&args.target);
+    settings.allow_production = args.target.allow_production;
     let tty = std::io::stdin().is_terminal();
     if tty
-        && !is_local(&settings)
+        && !settings.is_local()
         && let Err(e) = ask_client(&mut settings)
     {
         return usage(e);
@@ -60,20 +57,13 @@ pub fn check(args: CheckArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     let Some(runtime) = crate::runtime() else {
         return exit::NO_VERDICT;
     };
     runtime.block_on(run(config, args, tty))
-}
-
-fn is_local(s: &Settings) -> bool {
-    let t = s.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let u = s
-        .token_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    u.is_none() && matches!(t, None | Some("local"))
 }
 
 /// A visible prompt on stderr, answered on stdin.
@@ -97,20 +87,16 @@ fn ask_hidden(prompt: &str) -> Result<Secret<String>, String> {
 
 /// On a terminal: the client id and secret, when not set.
 fn ask_client(settings: &mut Settings) -> Result<(), String> {
-    if settings
-        .client_id
-        .as_deref()
-        .is_none_or(|s| s.trim().is_empty())
-    {
+    if !settings.is_set("PAYU_CLIENT_ID") {
         let id = ask_visible("Client id (PAYU_CLIENT_ID): ")?;
-        settings.client_id = Some(id);
+        settings.set_typed("PAYU_CLIENT_ID", id);
     }
-    // Set but empty means "no secret" on purpose: only an unset one is asked for.
-    if std::env::var_os("PAYU_CLIENT_SECRET").is_none() {
+    // An empty value is unset, like everywhere: an unset secret is asked for.
+    if !settings.is_set("PAYU_CLIENT_SECRET") {
         let s = ask_hidden(
             "Client secret (PAYU_CLIENT_SECRET, hidden; press Enter if you have none): ",
         )?;
-        settings.client_secret = Some(s);
+        settings.set_typed("PAYU_CLIENT_SECRET", s.expose().clone());
     }
     Ok(())
 }
@@ -368,7 +354,7 @@ async fn prepare(
     let mut creds = config.credentials.clone();
     match &config.target {
         Target::Local { .. } => {
-            if std::env::var_os("PAYU_CLIENT_ID").is_some() || args.target.client_id.is_some() {
+            if !config.credentials.client_id.is_empty() {
                 out.line("note: --target local checks the embedded sandbox with its own test client; your PAYU_CLIENT_ID and secrets are not used (pass --target uat or a URL to check them)");
             }
             let running = double::start(
@@ -427,11 +413,11 @@ async fn prepare(
                     .map(|k| StoreKey::parse(k.expose()))
                     .transpose()
                     .map_err(usage)?;
-                let opened = tokio::task::spawn_blocking(move || {
-                    TokenStore::open(&path, key, STORE_LOCK_TIMEOUT)
-                })
-                .await
-                .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
+                let lock_timeout = config.lock_timeout;
+                let opened =
+                    tokio::task::spawn_blocking(move || TokenStore::open(&path, key, lock_timeout))
+                        .await
+                        .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
                 match opened {
                     Ok(s) => Some(s),
                     Err(e @ StoreError::LockTimeout { .. }) => {
