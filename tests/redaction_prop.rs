@@ -21,10 +21,11 @@ mod common;
 #[path = "common/echo.rs"]
 mod echo;
 
-use echo::{Places, Request};
-use payu_contract::client::{HttpResponse, RequestRecord, TokenRequest};
+use echo::{Places, Request as EchoRequest};
+use payu_contract::client::{HttpResponse, RequestRecord};
 use payu_contract::contract::snapshot;
 use payu_contract::contract::{CheckKind, CheckOutcome, Drift, DriftClass};
+use payu_contract::oauth::{Client, ClientAuth, Request};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{self, Style, Verbosity};
 use payu_contract::report::{self, ExchangeReport, ResponseRecord, RunReport, ScenarioReport};
@@ -54,36 +55,34 @@ fn outputs(
             .last()
             .cloned()
             .unwrap_or(TOKEN.into());
-        let mut req = TokenRequest::default();
-        let authorization = if basic {
-            req.basic = Some((CLIENT_ID.into(), Secret::new(secret.to_owned())));
-            Some(format!("Basic {}", echo::basic(CLIENT_ID, secret)))
+        let auth = if basic {
+            ClientAuth::Basic
         } else {
-            req = req
-                .field("client_id", CLIENT_ID)
-                .field("client_secret", secret);
-            None
+            ClientAuth::Body
         };
-        if let Some(g) = grant {
-            req = req.field("grant_type", g);
-        }
-        req = req.field("refresh_token", current.as_str());
+        let client = Client::new(CLIENT_ID, Some(Secret::new(secret.to_owned())), auth);
+        let token = Secret::new(current.clone());
+        let req = match grant {
+            Some(_) => Request::refresh(&client, &token),
+            None => Request::refresh_without_grant_type(&client, &token),
+        };
+        let authorization = basic.then(|| format!("Basic {}", echo::basic(CLIENT_ID, secret)));
         // What TokenClient::send registers before sending.
-        for (k, v) in &req.fields {
+        for (k, v) in req.fields() {
             scrubber.add_field(k, v.expose());
         }
-        if let Some((id, s)) = &req.basic {
+        if let Some((id, s)) = req.basic() {
             scrubber.add_basic(id, s.expose());
         }
         let fields: Vec<(&str, &str)> = req
-            .fields
+            .fields()
             .iter()
             .map(|(k, v)| (k.as_str(), v.expose().as_str()))
             .collect();
         let answer = echo::answer(
             places,
             &state,
-            &Request::form(&fields, authorization.as_deref()),
+            &EchoRequest::form(&fields, authorization.as_deref()),
         );
         let resp = HttpResponse::new(answer.status, answer.headers.clone(), answer.body.clone());
         // What TokenClient registers from a response.
@@ -93,7 +92,7 @@ fn outputs(
                 method: "POST".into(),
                 url: "http://127.0.0.1:1/oauth/token".into(),
                 form: req.redacted_form(),
-                basic_auth: req.basic.as_ref().map(|(id, _)| format!("{id}:[redacted]")),
+                basic_auth: req.basic().map(|(id, _)| format!("{id}:[redacted]")),
             },
             response: Some(ResponseRecord {
                 status: resp.status,

@@ -314,7 +314,7 @@ async fn run_redacted(
         tool_version: env!("CARGO_PKG_VERSION").into(),
         target: TargetInfo {
             name: config.target.name(),
-            token_url: without_userinfo(&prepared.token_url),
+            token_url: prepared.token_url.to_string(),
             live: config.target.is_live(),
             profile: prepared.profile.clone(),
         },
@@ -396,24 +396,6 @@ fn write_reports(
     Ok(())
 }
 
-/// A URL's password as typed, from its percent-encoded form.
-fn decoded_password(encoded: &str) -> String {
-    let pair = format!("x={}", encoded.replace('+', "%2B"));
-    url::form_urlencoded::parse(pair.as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-/// A URL as reports show it: a user name or password in it is dropped
-/// (the password is also a registered secret).
-fn without_userinfo(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.to_string()
-}
-
 async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failure> {
     for secret in [
         &config.credentials.client_secret,
@@ -426,12 +408,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
     {
         scrubber.add(secret.expose());
     }
-    if let Target::Live { url, .. } = &config.target
-        && let Some(password) = url.password()
-    {
-        scrubber.add(password);
-        scrubber.add(&decoded_password(password));
-    }
+
     let client_for = |url: &url::Url| {
         TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
             .map_err(|e| Failure::Usage(e.to_string()))
