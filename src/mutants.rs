@@ -120,6 +120,9 @@ const INVALID_REFRESH_TOKEN: &str = "Refresh invalid refresh token";
 const ALL_PARAMETERS: &str = "Refresh with client id, client secret and refresh token";
 const WITHOUT_SECRET: &str = "Refresh without client secret";
 const ROTATION: &str = "The rotated refresh token works once, and the used ones are then rejected";
+const BASIC_AUTH: &str = "Refresh with HTTP Basic client authentication";
+const CONFIDENTIAL_NO_SECRET: &str = "A confidential client without its secret is refused";
+const WIDER_SCOPE: &str = "A scope wider than the one granted is refused";
 
 /// THE table: every profile of the double, and what the suite must say.
 pub fn expectations() -> Vec<Expectation> {
@@ -232,6 +235,22 @@ pub fn expectations() -> Vec<Expectation> {
         drift(
             "public-client-needs-secret",
             vec![in_scenario(WITHOUT_SECRET, StatusCodeChanged, "status")],
+        ),
+        drift(
+            "basic-auth-ignored",
+            vec![in_scenario(BASIC_AUTH, StatusCodeChanged, "status")],
+        ),
+        drift(
+            "confidential-secret-optional",
+            vec![in_scenario(
+                CONFIDENTIAL_NO_SECRET,
+                StatusCodeChanged,
+                "status",
+            )],
+        ),
+        drift(
+            "scope-not-checked",
+            vec![in_scenario(WIDER_SCOPE, StatusCodeChanged, "status")],
         ),
         drift(
             "no-cache-control",
@@ -736,6 +755,7 @@ mod tests {
                 checks: vec![CheckOutcome::new(CheckKind::Scenario, "c", drifts)],
                 since_accepted: vec![],
                 notes: vec![],
+                documented: Default::default(),
             })
             .collect();
         let summary = Summary::of(&scenarios);

@@ -142,6 +142,26 @@ pub struct ScenarioReport {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub since_accepted: Vec<CheckOutcome>,
     pub notes: Vec<String>,
+    /// What the scenario's steps say the page documents for its (last)
+    /// response, recorded by the steps as typed data. Additive to version 1.
+    #[serde(skip_serializing_if = "DocumentedAnswer::is_empty", default)]
+    pub documented: DocumentedAnswer,
+}
+
+/// The documented side of the documented-vs-observed table, as the checks
+/// recorded it (the last status and error code a scenario expected).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentedAnswer {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+impl DocumentedAnswer {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.error.is_none()
+    }
 }
 
 impl ScenarioReport {
@@ -159,6 +179,7 @@ impl ScenarioReport {
             checks: vec![],
             since_accepted: vec![],
             notes: vec![],
+            documented: DocumentedAnswer::default(),
         }
     }
 
@@ -184,19 +205,10 @@ impl ScenarioReport {
         format!("{} / {}", self.feature, self.name)
     }
 
-    /// Documented values come from the scenario's own steps (the feature
-    /// file is the executable documentation), observed ones from its last
-    /// exchange.
+    /// Documented values are what the scenario's checks expected (the
+    /// feature file is the executable documentation), observed ones come
+    /// from its last exchange.
     pub fn contract_row(&self) -> ContractRow {
-        let step_value = |prefix: &str| {
-            self.steps
-                .iter()
-                .rev()
-                .find_map(|s| s.text.strip_prefix(prefix).map(str::to_owned))
-        };
-        let documented_status =
-            step_value("the response status is ").and_then(|v| v.trim().parse().ok());
-        let documented_error = step_value("the error is ").map(|v| v.trim_matches('"').to_owned());
         let last = self
             .exchanges
             .iter()
@@ -214,9 +226,9 @@ impl ScenarioReport {
             feature: self.feature.clone(),
             name: self.name.clone(),
             verdict: self.verdict,
-            documented_status,
+            documented_status: self.documented.status,
             observed_status: last.map(|r| r.status),
-            documented_error,
+            documented_error: self.documented.error.clone(),
             observed_error,
             drift_classes: self.drift_classes(),
         }
@@ -384,6 +396,10 @@ pub(crate) mod tests_support {
             )],
             since_accepted: vec![],
             notes: vec![],
+            documented: DocumentedAnswer {
+                status: Some(401),
+                error: Some("invalid_request".into()),
+            },
         }
     }
 
