@@ -449,7 +449,7 @@ pub struct Row {
 }
 
 /// The drift classes (with path and scenario) a report contains.
-fn seen(report: &RunReport) -> Vec<(&str, DriftClass, &str)> {
+fn seen(report: &RunReport) -> Vec<(&str, DriftClass, &crate::contract::DriftPath)> {
     report
         .scenarios
         .iter()
@@ -457,7 +457,7 @@ fn seen(report: &RunReport) -> Vec<(&str, DriftClass, &str)> {
             s.checks.iter().flat_map(move |c| {
                 c.drifts
                     .iter()
-                    .map(move |d| (s.name.as_str(), d.class, d.path.as_str()))
+                    .map(move |d| (s.name.as_str(), d.class, &d.path))
             })
         })
         .collect()
@@ -546,7 +546,7 @@ pub fn judge(
                 .filter(|m| {
                     !drifts.iter().any(|(sc, class, path)| {
                         *class == m.class
-                            && m.path.is_none_or(|p| p == *path)
+                            && m.path.is_none_or(|p| path.to_string() == p)
                             && m.scenario.is_none_or(|s| s == *sc)
                     })
                 })
@@ -822,7 +822,7 @@ mod tests {
                 ALL_PARAMETERS,
                 vec![Drift::new(
                     DriftClass::FieldMissing,
-                    "/scope",
+                    crate::contract::DriftPath::field("/scope"),
                     "x",
                     "absent",
                 )],
@@ -836,7 +836,7 @@ mod tests {
             "scope-missing",
             vec![(
                 ALL_PARAMETERS,
-                vec![Drift::new(DriftClass::SnapshotChanged, "x.snap", "a", "b")],
+                vec![Drift::new(DriftClass::SnapshotChanged, crate::contract::DriftPath::Snapshot("x.snap".into()), "a", "b")],
             )],
         );
         let row = judge(&row_for("scope-missing"), Ok(&wrong_class), Duration::ZERO);
@@ -851,7 +851,7 @@ mod tests {
             "keys-reordered",
             vec![(
                 ALL_PARAMETERS,
-                vec![Drift::new(DriftClass::FieldAdded, "/x", "a", "b")],
+                vec![Drift::new(DriftClass::FieldAdded, crate::contract::DriftPath::field("/x"), "a", "b")],
             )],
         );
         let row = judge(&row_for("keys-reordered"), Ok(&alarm), Duration::ZERO);

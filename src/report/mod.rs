@@ -411,7 +411,7 @@ pub(crate) mod tests_support {
             "a check",
             vec![Drift::new(
                 class,
-                path,
+                path.parse().unwrap_or_else(|never| match never {}),
                 "\"documented\" <a>",
                 "observed & b",
             )],
