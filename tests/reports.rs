@@ -702,6 +702,8 @@ fn ci_examples_use_the_secret_store_the_token_store_and_the_exit_codes() {
             ".payu-contract/token-store.json",
             "--report-junit reports/junit.xml",
             "--report-html reports/report.html",
+            // The page's contract gates CI (docs/writing-scenarios.md).
+            "--tags \"@documented\"",
             "PAYU_TARGET: uat",
             "3)",
         ] {
