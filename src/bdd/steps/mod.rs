@@ -8,7 +8,7 @@
 mod credentials;
 pub mod params;
 mod requests;
-mod responses;
+pub(crate) mod responses;
 mod rotation;
 
 use super::ContractWorld;

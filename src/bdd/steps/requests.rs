@@ -2,9 +2,11 @@
 //! own scenarios by name ("the partner requests a refresh without grant
 //! type", a typed [`Refresh`]), and a table of form fields whose values may
 //! be [`Placeholder`]s ("the partner sends a token request with client
-//! authentication by HTTP Basic:"). Both become a [`RequestSpec`], which is
-//! resolved (placeholders filled in from the run, secrets kept as
-//! [`Secret`]s) and sent the same way.
+//! authentication by HTTP Basic:"). The named ones are the protocol
+//! module's constructors ([`oauth::Request`]); a table is resolved
+//! (placeholders filled in from the run, secrets kept as [`Secret`]s) into
+//! [`oauth::Request::from_fields`], which decides what it may spend. Both are
+//! sent the same way.
 //!
 //! Every response that hands out a refresh token for the partner's chain goes
 //! into the chain (and so the token store) before the step returns: a
@@ -16,7 +18,7 @@ use crate::bdd::ContractWorld;
 use crate::bdd::context::RunContext;
 use cucumber::gherkin::Step;
 use cucumber::{given, when};
-use payu_contract::client::{ClientAuth, TokenRequest};
+use payu_contract::oauth::{self, ClientAuth, Request, Spends};
 use payu_contract::secret::Secret;
 
 /// A request before the run fills it in: how the client authenticates, and
@@ -28,55 +30,16 @@ pub struct RequestSpec {
 }
 
 impl RequestSpec {
-    /// The documented request: client id and secret, grant_type, the live
-    /// refresh token, the client authenticated as the run is configured.
-    fn documented() -> RequestSpec {
-        let p = |p| Cell::Placeholder(p);
-        RequestSpec {
-            auth: Auth::AsConfigured,
-            fields: vec![
-                ("client_id".into(), p(Placeholder::ClientId)),
-                ("client_secret".into(), p(Placeholder::ClientSecret)),
-                ("grant_type".into(), Cell::Literal("refresh_token".into())),
-                ("refresh_token".into(), p(Placeholder::LiveRefreshToken)),
-            ],
-        }
-    }
-
-    fn without(mut self, name: &str) -> Self {
-        self.fields.retain(|(k, _)| k != name);
-        self
-    }
-
-    fn with(mut self, name: &str, value: Cell) -> Self {
-        match self.fields.iter_mut().find(|(k, _)| k == name) {
-            Some((_, v)) => *v = value,
-            None => self.fields.push((name.to_owned(), value)),
-        }
-        self
-    }
-
-    fn cell(&self, name: &str) -> Option<&Cell> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
-    /// The rule for spending, stated once: a refresh_token grant that
-    /// carries the chain's live token may spend it (so it is written ahead
-    /// and never retried once it may have reached the server).
-    fn may_spend(&self) -> bool {
-        self.cell("refresh_token") == Some(&Cell::Placeholder(Placeholder::LiveRefreshToken))
-            && self.cell("grant_type") == Some(&Cell::Literal("refresh_token".into()))
-    }
-
     /// Whether a refresh token this request is handed belongs to the
-    /// partner's chain: it carried one of the chain's tokens.
+    /// partner's chain: it carried one of the chain's tokens (a token handed
+    /// to the double's confidential client is not the partner's).
     fn feeds_chain(&self) -> bool {
-        matches!(
-            self.cell("refresh_token"),
-            Some(Cell::Placeholder(
-                Placeholder::LiveRefreshToken | Placeholder::UsedRefreshToken
-            ))
-        )
+        self.fields.iter().any(|(_, v)| {
+            matches!(
+                v,
+                Cell::Placeholder(Placeholder::LiveRefreshToken | Placeholder::UsedRefreshToken)
+            )
+        })
     }
 
     /// A data table of `field | value` rows.
@@ -99,38 +62,32 @@ impl RequestSpec {
     }
 }
 
-impl Refresh {
-    /// The page's scenarios, each as a variant of the documented request.
-    pub fn spec(self) -> RequestSpec {
-        let doc = RequestSpec::documented();
-        let p = Cell::Placeholder;
-        match self {
-            Refresh::Documented => doc,
-            Refresh::WithoutClientSecret => RequestSpec {
-                auth: Auth::Form,
-                ..doc.without("client_secret")
-            },
-            Refresh::WithoutGrantType => doc.without("grant_type"),
-            Refresh::WithoutRefreshToken => doc.without("refresh_token"),
-            Refresh::InvalidGrantType => {
-                doc.with("grant_type", Cell::Literal("refresh_tokens".into()))
-            }
-            Refresh::InvalidRefreshToken => doc.with("refresh_token", p(Placeholder::RandomToken)),
-            Refresh::InvalidClient => doc
-                .with("client_id", p(Placeholder::UnknownClientId))
-                .with("client_secret", p(Placeholder::RandomToken)),
-            Refresh::UsedRefreshToken => {
-                doc.with("refresh_token", p(Placeholder::UsedRefreshToken))
-            }
+/// The page's scenarios, each one of the protocol module's constructors
+/// for the partner's client, authenticated as configured.
+fn named(world: &mut ContractWorld, ctx: &RunContext, how: Refresh) -> Result<Request, String> {
+    let partner = oauth::Client::of(&ctx.credentials, ctx.client_auth);
+    let live = |world: &mut ContractWorld| {
+        resolve(world, ctx, Placeholder::LiveRefreshToken).map(Option::unwrap_or_default)
+    };
+    Ok(match how {
+        Refresh::Documented => Request::refresh(&partner, &live(world)?),
+        Refresh::WithoutClientSecret => {
+            Request::refresh_without_client_secret(&partner, &live(world)?)
         }
-    }
-}
-
-fn random_hex() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+        Refresh::WithoutGrantType => Request::refresh_without_grant_type(&partner, &live(world)?),
+        Refresh::WithoutRefreshToken => Request::refresh_without_refresh_token(&partner),
+        Refresh::InvalidGrantType => {
+            Request::refresh_with_invalid_grant_type(&partner, &live(world)?)
+        }
+        Refresh::InvalidRefreshToken => Request::refresh_with_invalid_refresh_token(&partner),
+        Refresh::InvalidClient => {
+            Request::refresh_with_invalid_client(ctx.client_auth, &live(world)?)
+        }
+        Refresh::UsedRefreshToken => {
+            let used = resolve(world, ctx, Placeholder::UsedRefreshToken)?.unwrap_or_default();
+            Request::replay(&partner, &used)
+        }
+    })
 }
 
 /// The value of a placeholder in this run; `None` leaves the row out (a
@@ -167,10 +124,11 @@ fn resolve(
                 )
             })?,
         // Not token-shaped, so it cannot be mistaken for a leaked token.
-        Placeholder::UnknownClientId => {
-            Secret::new(format!("unregistered-client-{}", &random_hex()[..24]))
-        }
-        Placeholder::RandomToken => Secret::new(random_hex()),
+        Placeholder::UnknownClientId => Secret::new(format!(
+            "unregistered-client-{}",
+            &oauth::random_token().expose()[..24]
+        )),
+        Placeholder::RandomToken => oauth::random_token(),
         Placeholder::ConfidentialClientId => {
             Secret::new(confidential(world)?.client_id.clone())
         }
@@ -179,13 +137,13 @@ fn resolve(
     }))
 }
 
-/// Fills in a spec: placeholders resolved, the client authenticated as the
-/// spec says.
+/// Fills in a table: placeholders resolved, the client authenticated as
+/// the table says. What it may spend is the protocol module's call.
 fn build(
     world: &mut ContractWorld,
     ctx: &RunContext,
     spec: &RequestSpec,
-) -> Result<TokenRequest, String> {
+) -> Result<Request, String> {
     let mut fields = Vec::with_capacity(spec.fields.len());
     for (name, cell) in &spec.fields {
         let value = match cell {
@@ -202,32 +160,36 @@ fn build(
         Auth::Form => false,
         Auth::AsConfigured => ctx.client_auth == ClientAuth::Basic && has_secret,
     };
-    let mut req = TokenRequest::default();
-    if basic {
-        let take = |fields: &mut Vec<(String, Secret<String>)>, name: &str| {
+    let basic = if basic {
+        let mut take = |name: &str| {
             let at = fields.iter().position(|(k, _)| k == name)?;
             Some(fields.remove(at).1)
         };
-        let id = take(&mut fields, "client_id").ok_or_else(|| {
+        let id = take("client_id");
+        // Basic without a secret is an empty password (the protocol module's rule).
+        let secret = take("client_secret").unwrap_or_default();
+        let id = id.ok_or_else(|| {
             authoring(
                 world,
                 "HTTP Basic client authentication needs a client_id row".into(),
             )
         })?;
-        let secret = take(&mut fields, "client_secret").unwrap_or_else(|| Secret::new(String::new()));
-        req.basic = Some((id.expose().clone(), secret));
-    }
-    req.fields = fields;
-    req.consumes = spec.may_spend();
-    Ok(req)
+        Some((id.expose().clone(), secret))
+    } else {
+        None
+    };
+    let live = ctx.chain.current().ok();
+    Ok(Request::from_fields(fields, basic, live.as_ref()))
 }
 
-async fn send(world: &mut ContractWorld, spec: &RequestSpec) -> Result<(), String> {
+/// Sends a request. `feeds_chain`: a refresh token handed out in answer
+/// belongs to the partner's chain (and goes into it before this returns).
+async fn send(world: &mut ContractWorld, req: Request, feeds_chain: bool) -> Result<(), String> {
     let ctx = world.ctx()?;
-    let req = build(world, &ctx, spec)?;
     let chain = &ctx.chain;
-    let sent = req.get("refresh_token").cloned();
-    if req.consumes {
+    let sent = req.refresh_token().cloned();
+    let consumes = req.spends() != Spends::Nothing;
+    if consumes {
         chain
             .before_consuming()
             .map_err(|e| fault(world, e.to_string()))?;
@@ -238,14 +200,14 @@ async fn send(world: &mut ContractWorld, spec: &RequestSpec) -> Result<(), Strin
         .as_ref()
         .ok()
         .filter(|r| (200..300).contains(&r.status))
-        .and_then(issued_refresh_token)
-        .filter(|_| spec.feeds_chain());
+        .and_then(oauth::issued_refresh_token)
+        .filter(|_| feeds_chain);
     let persisted = match (&exchange.outcome, issued) {
         // Whatever was asked, a handed-out refresh token is the live one now.
-        (_, Some(new)) => chain.rotated(Secret::new(new)),
-        (Ok(resp), None) if req.consumes && resp.status < 500 => chain.not_consumed(),
-        (Err(f), None) if req.consumes && f.certainly_unsent() => chain.not_consumed(),
-        (_, None) if req.consumes => {
+        (_, Some(new)) => chain.rotated(new),
+        (Ok(resp), None) if consumes && resp.status < 500 => chain.not_consumed(),
+        (Err(f), None) if consumes && f.certainly_unsent() => chain.not_consumed(),
+        (_, None) if consumes => {
             chain.outcome_unknown();
             Ok(())
         }
@@ -255,30 +217,24 @@ async fn send(world: &mut ContractWorld, spec: &RequestSpec) -> Result<(), Strin
     persisted.map_err(|e| fault(world, e.to_string()))
 }
 
-/// The refresh token a success handed out, in whatever body it came.
-fn issued_refresh_token(resp: &payu_contract::client::HttpResponse) -> Option<String> {
-    if let Some(t) = resp.str_field("refresh_token") {
-        return Some(t.to_owned());
-    }
-    url::form_urlencoded::parse(resp.raw_body().trim().as_bytes())
-        .find(|(k, _)| k == "refresh_token")
-        .map(|(_, v)| v.into_owned())
-}
-
 #[when(expr = "the partner requests a refresh {refresh}")]
 async fn request_refresh(world: &mut ContractWorld, how: Refresh) -> Result<(), String> {
-    send(world, &how.spec()).await
+    let ctx = world.ctx()?;
+    let req = named(world, &ctx, how)?;
+    send(world, req, true).await
 }
 
 #[when(expr = "the partner sends a token request with client authentication {auth}:")]
 async fn request_table(world: &mut ContractWorld, auth: Auth, step: &Step) -> Result<(), String> {
     let spec = RequestSpec::from_table(auth, step).map_err(|e| authoring(world, e))?;
-    send(world, &spec).await
+    let ctx = world.ctx()?;
+    let req = build(world, &ctx, &spec)?;
+    send(world, req, spec.feeds_chain()).await
 }
 
 #[given(expr = "the partner has refreshed once")]
 async fn refreshed_once(world: &mut ContractWorld) -> Result<(), String> {
-    send(world, &Refresh::Documented.spec()).await?;
+    request_refresh(world, Refresh::Documented).await?;
     let response = super::judged(world)?;
     super::record(
         world,
@@ -294,19 +250,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_refresh_grant_carrying_the_live_token_may_spend_it() {
-        assert!(Refresh::Documented.spec().may_spend());
-        assert!(Refresh::InvalidClient.spec().may_spend());
-        for r in [
-            Refresh::WithoutGrantType,
-            Refresh::InvalidGrantType,
-            Refresh::InvalidRefreshToken,
-            Refresh::UsedRefreshToken,
-            Refresh::WithoutRefreshToken,
-        ] {
-            assert!(!r.spec().may_spend(), "{r:?}");
-        }
-        assert!(Refresh::UsedRefreshToken.spec().feeds_chain());
-        assert!(!Refresh::InvalidRefreshToken.spec().feeds_chain());
+    fn only_tables_carrying_a_chain_token_feed_the_chain() {
+        let spec = |rows: &[(&str, &str)]| RequestSpec {
+            auth: Auth::Form,
+            fields: rows
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.parse().unwrap()))
+                .collect(),
+        };
+        assert!(spec(&[("refresh_token", "<live refresh token>")]).feeds_chain());
+        assert!(spec(&[("refresh_token", "<used refresh token>")]).feeds_chain());
+        assert!(!spec(&[("refresh_token", "<confidential refresh token>")]).feeds_chain());
+        assert!(!spec(&[("refresh_token", "<random token>")]).feeds_chain());
     }
 }
