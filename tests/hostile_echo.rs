@@ -250,6 +250,13 @@ fn values_that_are_not_secrets_stay_readable() {
         report.contains("\"Missing required parameter: refresh_token.\"\n"),
         "a header naming a field is shown as the server wrote it"
     );
+    // Anywhere the server named the field, it still reads so (main showed
+    // "Missing required parameter: [redacted]." in every header and HTML
+    // page after the first request that sent grant_type=refresh_token).
+    assert!(
+        !all.contains("parameter: [redacted]"),
+        "a field name was redacted as a secret"
+    );
     assert!(
         report.contains("<p>Missing required parameter: refresh_token.</p>"),
         "an HTML error page naming a field is shown as the server wrote it"

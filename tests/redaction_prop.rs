@@ -24,7 +24,7 @@ mod echo;
 use echo::{Places, Request as EchoRequest};
 use payu_contract::client::{HttpResponse, RequestRecord};
 use payu_contract::contract::snapshot;
-use payu_contract::contract::{CheckKind, CheckOutcome, Drift, DriftClass};
+use payu_contract::contract::{CheckKind, CheckOutcome, Drift, DriftClass, DriftPath};
 use payu_contract::oauth::{Client, ClientAuth, Request};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{self, Style, Verbosity};
@@ -119,7 +119,7 @@ fn outputs(
             "the error description",
             vec![Drift::new(
                 DriftClass::ErrorDescriptionChanged,
-                "$.error_description",
+                DriftPath::field("/error_description"),
                 "documented",
                 observed,
             )],
@@ -136,7 +136,7 @@ fn outputs(
             "snapshot x",
             vec![Drift::new(
                 DriftClass::SnapshotChanged,
-                "x.snap",
+                DriftPath::Snapshot("x.snap".into()),
                 "stored",
                 "changed",
             )],
