@@ -112,10 +112,13 @@ fn profiles_by_name() {
         "error-description-missing",
         "body-form-encoded",
         "expires-in-zero",
+        "basic-auth-ignored",
+        "confidential-secret-optional",
+        "scope-not-checked",
     ] {
         let p = Profile::parse(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!(p.name(), name);
         assert!(!p.description().is_empty());
     }
-    assert_eq!(all.len(), 29);
+    assert_eq!(all.len(), 32);
 }
