@@ -234,7 +234,9 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
             }
         };
         match value {
-            Cucumber::ParsingFinished { scenarios, .. } if self.total == 0 => self.total = scenarios,
+            Cucumber::ParsingFinished { scenarios, .. } if self.total == 0 => {
+                self.total = scenarios
+            }
             Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
                 self.scenario(&f, &sc, event)
             }
