@@ -112,6 +112,9 @@ fn profiles_by_name() {
         "error-description-missing",
         "body-form-encoded",
         "expires-in-zero",
+        "basic-auth-ignored",
+        "confidential-secret-optional",
+        "scope-not-checked",
     ] {
         let p = Profile::parse(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!(p.name(), name);
