@@ -151,6 +151,22 @@ fn an_echoing_server_leaks_no_secret_into_any_output() {
         .outputs,
     );
 
+    // No seed: the chain starts with the Get Token call, which sends the
+    // 3-character password (shorter than any secret main ever scrubbed).
+    let password_echo = Echo::start(Places::all(), "no-live-token-yet");
+    captured.outputs.extend(
+        run_against(
+            &password_echo,
+            dir.path(),
+            "password",
+            &[("PAYU_REFRESH_TOKEN", "")],
+        )
+        .outputs,
+    );
+    assert!(
+        password_echo.passwords_seen() > 0,
+        "the Get Token call sent the password"
+    );
     assert!(
         echo.requests() >= 8 && basic_echo.requests() >= 8,
         "the suite ran"
@@ -170,8 +186,8 @@ fn an_echoing_server_leaks_no_secret_into_any_output() {
             .iter()
             .filter(|(p, _)| p.contains("report."))
             .count()
-            == 8,
-        "four reports per run"
+            == 12,
+        "four reports per run, three runs"
     );
     assert!(
         captured.all().contains("DEBUG") || captured.all().contains("TRACE"),
@@ -191,6 +207,7 @@ fn an_echoing_server_leaks_no_secret_into_any_output() {
         .issued()
         .into_iter()
         .chain(basic_echo.issued())
+        .chain(password_echo.issued())
         .enumerate()
     {
         secrets.push((format!("issued token #{i}"), t));

@@ -72,6 +72,8 @@ pub struct State {
     /// Every token this server handed out (access and refresh).
     issued: Vec<String>,
     requests: usize,
+    /// Password grants received.
+    passwords: usize,
 }
 
 pub struct Echo {
@@ -115,6 +117,10 @@ impl Echo {
     /// Every token handed out so far.
     pub fn issued(&self) -> Vec<String> {
         self.state.lock().unwrap().issued.clone()
+    }
+
+    pub fn passwords_seen(&self) -> usize {
+        self.state.lock().unwrap().passwords
     }
 
     pub fn requests(&self) -> usize {
@@ -288,6 +294,9 @@ pub fn answer(places: Places, state: &Mutex<State>, req: &Request) -> Answer {
             && st.live.as_deref() == Some(refresh_token.as_str())
             && (req.form.contains_key("client_id") || !basic_secret.is_empty());
         let mints = grant == "password" && !password.is_empty();
+        if mints {
+            st.passwords += 1;
+        }
         if rotates || mints {
             let access = random_hex();
             let refresh = random_hex();
