@@ -13,6 +13,9 @@ pub const UAT_TOKEN_URL: &str = "https://uat-accounts.payu.in/oauth/token";
 pub const PRODUCTION_HOST: &str = "accounts.payu.in";
 pub const DEFAULT_TOKEN_STORE: &str = ".payu-contract/token-store.json";
 pub const DEFAULT_SCOPE: &str = "hub_session";
+/// Where live targets' observed baselines live (`--baselines`,
+/// `PAYU_BASELINES`): beside the token store, in the working folder.
+pub const DEFAULT_BASELINES: &str = ".payu-contract/baselines";
 
 /// Raw settings as given; every field optional. Secret ones already wrapped.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +37,8 @@ pub struct Settings {
     pub allow_destructive: bool,
     pub timeout_secs: Option<u64>,
     pub connect_timeout_secs: Option<u64>,
+    /// The observed baselines' folder (default [`DEFAULT_BASELINES`]).
+    pub baselines: Option<PathBuf>,
 }
 
 /// Where the suite runs.
@@ -101,6 +106,9 @@ pub struct Config {
     pub store_key: Option<Secret<String>>,
     pub client: ClientOptions,
     pub allow_destructive: bool,
+    /// The observed baselines' folder, relative to the working folder
+    /// unless given absolute.
+    pub baselines: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -204,10 +212,15 @@ impl Settings {
             store_key: self.store_key.clone().filter(|s| !s.is_empty()),
             client,
             allow_destructive: self.allow_destructive,
+            baselines: self
+                .baselines
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINES)),
         })
     }
 
-    fn target(&self) -> Result<Target, ConfigError> {
+    /// The target alone, as `resolve` sees it (no credentials needed).
+    pub fn target(&self) -> Result<Target, ConfigError> {
         let named = self
             .target
             .as_deref()

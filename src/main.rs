@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             exit::PASSED
         }
         Command::Mutants(args) => matrix::mutants(args),
+        Command::Baseline(args) => commands::baseline::baseline(args),
     };
     ExitCode::from(code as u8)
 }
@@ -104,6 +105,7 @@ pub fn settings_from(t: &cli::TargetArgs) -> Settings {
         allow_destructive: false,
         timeout_secs: t.timeout,
         connect_timeout_secs: t.connect_timeout,
+        baselines: None,
     }
 }
 
@@ -112,22 +114,7 @@ fn run(args: cli::RunArgs) -> i32 {
     let mut settings = settings_from(&args.target);
     settings.profile = args.profile.clone();
     settings.allow_destructive = args.allow_destructive;
-    // insta is used as a library here, not under `cargo test`: it must not
-    // run `cargo metadata` to find a workspace, print its own diffs, or
-    // panic on a mismatch (the verdict is the suite's).
-    let root = args
-        .snapshots
-        .clone()
-        .and_then(|p| p.parent().map(|p| p.to_path_buf()))
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    // SAFETY: single-threaded here; the runtime starts below.
-    unsafe {
-        std::env::set_var("INSTA_FORCE_PASS", "1");
-        std::env::set_var("INSTA_WORKSPACE_ROOT", root);
-        if std::env::var_os("INSTA_OUTPUT").is_none() {
-            std::env::set_var("INSTA_OUTPUT", "none");
-        }
-    }
+    settings.baselines = args.baselines.clone();
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
@@ -142,6 +129,7 @@ fn run(args: cli::RunArgs) -> i32 {
         report_cucumber: args.report_cucumber.clone(),
         report_html: args.report_html.clone(),
         baseline: args.baseline.clone(),
+        report_markdown: args.report_markdown.clone(),
         verbosity,
         style: Style::detect(),
     };

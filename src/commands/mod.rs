@@ -6,10 +6,12 @@
 //! - `serve`: the embedded double alone, as an offline sandbox
 //! - `check`: `check-credentials`, a partner's plain-words verdict
 //! - `matrix`: `mutants`, the suite against every drifted profile of the double
+//! - `baseline`: review and accept a live target's observed baseline
 //!
 //! The load generator, the soak and the suite benchmark are development
 //! tools: they live in `tools/bench/` (the `payu-bench` binary), not here.
 
+pub mod baseline;
 pub mod check;
 pub mod matrix;
 pub mod run;
