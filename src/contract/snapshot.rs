@@ -301,19 +301,20 @@ pub fn view(
     }
     root.insert("headers".into(), Value::Object(hs));
     match body {
-        Some(v) => root.insert("body".into(), redact(v)),
+        Some(v) => root.insert("body".into(), redact(v, scrubber)),
         None => {
             let text: String = raw_body.chars().take(2000).collect();
             root.insert("body_text".into(), Value::from(scrubber.scrub(&text)))
         }
     };
     let sorted = sort_keys(&Value::Object(root));
-    // The output boundary: any secret the run has seen, wherever the
-    // server put it (an echo in error_description, an extra field).
-    scrubber.scrub(&serde_json::to_string_pretty(&sorted).unwrap_or_default())
+    serde_json::to_string_pretty(&sorted).unwrap_or_default()
 }
 
-fn redact(v: &Value) -> Value {
+/// The snapshot's redactions, then the run's scrubber on every string
+/// value: a secret the run has seen never reaches a snapshot, wherever the
+/// server put it (an echo in `error_description`, an extra field).
+fn redact(v: &Value, scrubber: &Scrubber) -> Value {
     match v {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -322,11 +323,12 @@ fn redact(v: &Value) -> Value {
                         .iter()
                         .find(|(key, _)| key == k)
                         .map(|(_, with)| Value::from(*with));
-                    (k.clone(), replaced.unwrap_or_else(|| redact(v)))
+                    (k.clone(), replaced.unwrap_or_else(|| redact(v, scrubber)))
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, scrubber)).collect()),
+        Value::String(s) => Value::String(scrubber.scrub(s)),
         other => crate::redact::redact_json(other),
     }
 }
