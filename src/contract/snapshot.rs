@@ -581,6 +581,19 @@ mod tests {
     }
 
     #[test]
+    fn insta_reads_the_files_written_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Baseline::observed(dir.path(), "uat", SnapshotMode::Review);
+        let view = "{\n  \"body\": {\n    \"error\": \"invalid_request\"\n  },\n  \"status\": 401\n}";
+        b.check("o", "a", view);
+        let snap = insta::Snapshot::from_file(&b.pending_path("a")).expect("insta reads it");
+        assert_eq!(snap.as_text().unwrap().to_string(), view);
+        assert_eq!(snap.metadata().source(), Some("src/contract/snapshot.rs"));
+        assert_eq!(snap.metadata().expression(), Some("view"));
+        assert_eq!(snapfile::read(&b.pending_path("a")).as_deref(), Some(view));
+    }
+
+    #[test]
     fn target_folder_names_are_safe() {
         assert_eq!(target_dir_name("uat"), "uat");
         assert_eq!(
