@@ -8,6 +8,10 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The settings that have no flag, named in the help of every command that
+/// reads them (issue 13).
+const SECRET_SETTINGS: &str = "Secrets (environment or .env only, never flags):\n  PAYU_CLIENT_SECRET  the partner's client secret\n  PAYU_REFRESH_TOKEN  the seed of the token chain (the token store carries it afterwards)\n  PAYU_PASSWORD       the Get Token password (with PAYU_USERNAME)\n  PAYU_STORE_KEY      encrypts the token store at rest (payu-contract store-keygen)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "payu-contract",
@@ -29,6 +33,7 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
+    #[command(after_help = SECRET_SETTINGS)]
     Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
@@ -44,6 +49,7 @@ pub enum Command {
     /// Exit codes: 0 the credentials work; 1 they do not, or an answer
     /// differs from the documentation; 2 usage; 3 no verdict (endpoint
     /// unreachable, DNS/TLS failure, proxy error page, refresh outcome unknown).
+    #[command(after_help = SECRET_SETTINGS)]
     CheckCredentials(CheckArgs),
     /// Run the suite against every profile of the double, concurrently, and
     /// print the drift-detection matrix (exit 0 only if every drift is caught).

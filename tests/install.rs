@@ -203,3 +203,27 @@ fn an_installed_binary_works_from_an_empty_folder_and_leaves_the_checkout_alone(
         assert_eq!(git_status().unwrap(), before, "git status of the checkout changed");
     }
 }
+
+/// Every setting is named in the help, the secret ones included (they have
+/// no flag, so clap would not list them by itself).
+#[test]
+fn help_names_the_secret_variables() {
+    for cmd in ["run", "check-credentials"] {
+        let out = common::bin().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for var in [
+            "PAYU_CLIENT_SECRET",
+            "PAYU_REFRESH_TOKEN",
+            "PAYU_PASSWORD",
+            "PAYU_STORE_KEY",
+            "PAYU_TARGET",
+            "PAYU_TOKEN_URL",
+            "PAYU_CLIENT_ID",
+            "PAYU_TOKEN_STORE",
+        ] {
+            assert!(help.contains(var), "{cmd} --help lacks {var}:\n{help}");
+        }
+    }
+    let out = common::bin().args(["run", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PAYU_BASELINES"));
+}

@@ -33,7 +33,7 @@ fn fixtures(dir: &Path) -> String {
 fn report_flags(out: &Path, tag: &str) -> Vec<String> {
     let help = String::from_utf8_lossy(&bin().args(["run", "--help"]).output().unwrap().stdout)
         .into_owned();
-    ["json", "junit", "cucumber", "html"]
+    ["json", "junit", "cucumber", "html", "markdown"]
         .iter()
         .filter(|f| help.contains(&format!("--report-{f}")))
         .flat_map(|f| {
