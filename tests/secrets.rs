@@ -138,7 +138,7 @@ fn no_secret_reaches_any_output() {
         captured.push_str(&text);
         files += 1;
     }
-    assert_eq!(files, 24, "six runs, four report formats each");
+    assert_eq!(files, 30, "six runs, five report formats each");
     assert!(
         captured.len() > 10_000,
         "trace logs and reports were captured"
