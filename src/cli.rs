@@ -4,24 +4,25 @@
 //! Secrets (client secret, refresh token, password, store key) have no
 //! flags on purpose: a flag shows up in `ps` and in shell history. They come
 //! from the environment or `.env`.
+//!
+//! clap reads no environment variable: every setting's value, from a flag,
+//! the environment or an env file, goes through one parse and one
+//! validation in [`payu_contract::config`], so an error names the variable
+//! and where its value came from.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
-
-/// The settings that have no flag, named in the help of every command that
-/// reads them (issue 13).
-const SECRET_SETTINGS: &str = "Secrets (environment or .env only, never flags):\n  PAYU_CLIENT_SECRET  the partner's client secret\n  PAYU_REFRESH_TOKEN  the seed of the token chain (the token store carries it afterwards)\n  PAYU_PASSWORD       the Get Token password (with PAYU_USERNAME)\n  PAYU_STORE_KEY      encrypts the token store at rest (payu-contract store-keygen)";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "payu-contract",
     version,
     about = "Contract tests for PayU's OAuth Refresh Token API (POST /oauth/token, grant_type=refresh_token)",
-    long_about = "Contract tests for PayU's OAuth Refresh Token API.\n\nRuns every documented scenario against the embedded double of the endpoint (default), PayU UAT, or any URL, and checks each response three ways: the documented expectation, a JSON Schema and a redacted snapshot.\n\nSettings come from flags, then the environment, then .env, then defaults.\nExit codes: 0 every check held; 1 the contract drifted; 2 usage or configuration error; 3 no verdict (endpoint unreachable, infrastructure fault, or token state unknown)."
+    long_about = "Contract tests for PayU's OAuth Refresh Token API.\n\nRuns every documented scenario against the embedded double of the endpoint (default), PayU UAT, or any URL, and checks each response three ways: the documented expectation, a JSON Schema and a redacted snapshot.\n\nSettings come from flags, then the environment, then .env, then defaults.\nExit codes: 0 every check held; 1 the contract drifted; 2 usage or configuration error; 3 no verdict (endpoint unreachable, infrastructure fault, or token state unknown); 70 a bug in payu-contract."
 )]
 pub struct Cli {
     /// Read settings from this file instead of ./.env (values already in the
-    /// environment win).
+    /// environment win; only PAYU_* lines are read).
     #[arg(long, global = true, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
 
@@ -33,7 +34,6 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Run the contract suite (default target: the embedded double).
-    #[command(after_help = SECRET_SETTINGS)]
     Run(Box<RunArgs>),
     /// Run the double alone as an offline sandbox of the token endpoint.
     Serve(ServeArgs),
@@ -49,7 +49,6 @@ pub enum Command {
     /// Exit codes: 0 the credentials work; 1 they do not, or an answer
     /// differs from the documentation; 2 usage; 3 no verdict (endpoint
     /// unreachable, DNS/TLS failure, proxy error page, refresh outcome unknown).
-    #[command(after_help = SECRET_SETTINGS)]
     CheckCredentials(CheckArgs),
     /// Run the suite against every profile of the double, concurrently, and
     /// print the drift-detection matrix (exit 0 only if every drift is caught).
@@ -72,46 +71,71 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct TargetArgs {
     /// local (the embedded double), uat, or the https:// URL of a token endpoint.
-    #[arg(long, env = "PAYU_TARGET", value_name = "TARGET")]
+    #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
     /// The token endpoint URL (instead of --target).
-    #[arg(long, env = "PAYU_TOKEN_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
     /// The partner's client id (live targets).
-    #[arg(long, env = "PAYU_CLIENT_ID", value_name = "ID")]
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// Username for the Get Token (password grant) call that starts a chain.
-    #[arg(long, env = "PAYU_USERNAME", value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
     /// Scope requested by the Get Token call.
-    #[arg(long, env = "PAYU_SCOPE", value_name = "SCOPE")]
+    #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
     /// How the client authenticates: body (documented form fields) or basic.
-    #[arg(long, env = "PAYU_CLIENT_AUTH", value_name = "body|basic")]
+    #[arg(long, value_name = "body|basic")]
     pub client_auth: Option<String>,
     /// Where rotated refresh tokens are kept between runs.
-    #[arg(long, env = "PAYU_TOKEN_STORE", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub token_store: Option<PathBuf>,
     /// A PEM file with an extra CA certificate to trust (private CA).
-    #[arg(long, env = "PAYU_CA_CERT", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
     /// Allow the production endpoint (accounts.payu.in): the suite rotates tokens there.
     #[arg(long)]
     pub allow_production: bool,
     /// Total time for one request, in seconds.
-    #[arg(long, env = "PAYU_TIMEOUT", value_name = "SECONDS")]
-    pub timeout: Option<u64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<String>,
     /// Time to connect, in seconds.
-    #[arg(long, env = "PAYU_CONNECT_TIMEOUT", value_name = "SECONDS")]
-    pub connect_timeout: Option<u64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<String>,
+    /// Seconds to wait for another run holding the token store (0: do not wait).
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<String>,
+}
+
+impl TargetArgs {
+    /// The flags by the variable each one stands for, for
+    /// [`payu_contract::config::Settings::gather`].
+    pub fn flags(&self) -> Vec<(&'static str, Option<String>)> {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        vec![
+            ("PAYU_TARGET", self.target.clone()),
+            ("PAYU_TOKEN_URL", self.token_url.clone()),
+            ("PAYU_CLIENT_ID", self.client_id.clone()),
+            ("PAYU_USERNAME", self.username.clone()),
+            ("PAYU_SCOPE", self.scope.clone()),
+            ("PAYU_CLIENT_AUTH", self.client_auth.clone()),
+            ("PAYU_TOKEN_STORE", path(&self.token_store)),
+            ("PAYU_CA_CERT", path(&self.ca_cert)),
+            ("PAYU_TIMEOUT", self.timeout.clone()),
+            ("PAYU_CONNECT_TIMEOUT", self.connect_timeout.clone()),
+            ("PAYU_LOCK_TIMEOUT", self.lock_timeout.clone()),
+        ]
+    }
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = payu_contract::config::help_text())]
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Profile of the embedded double (see `payu-contract profiles`); local target only.
-    #[arg(long, env = "PAYU_PROFILE", value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Only scenarios matching this tag expression, e.g. "@documented and not @consumes".
     #[arg(long, value_name = "EXPR")]
@@ -142,7 +166,7 @@ pub struct RunArgs {
     pub baseline: Option<PathBuf>,
     // -- observed baselines and the Markdown summary (issue 13)
     /// Folder of live targets' observed baselines [default: .payu-contract/baselines].
-    #[arg(long, env = "PAYU_BASELINES", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub baselines: Option<PathBuf>,
     /// Write a GitHub-flavoured Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
     #[arg(long, value_name = "FILE")]
@@ -176,6 +200,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = payu_contract::config::help_text())]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -217,19 +242,20 @@ pub struct MutantsArgs {
 
 /// `payu-contract baseline` (issue 13).
 #[derive(Debug, Args)]
+#[command(after_help = payu_contract::config::help_text())]
 pub struct BaselineArgs {
     /// The target's folder as listed (uat, 127.0.0.1-8080, a host); default:
     /// --target/--token-url, else the only target with recorded observations.
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
     /// uat, or the https:// URL of a token endpoint (as for `run`).
-    #[arg(long, env = "PAYU_TARGET", value_name = "TARGET")]
+    #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
     /// The token endpoint URL (as for `run`).
-    #[arg(long, env = "PAYU_TOKEN_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
     /// Folder of live targets' observed baselines [default: .payu-contract/baselines].
-    #[arg(long, env = "PAYU_BASELINES", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub baselines: Option<PathBuf>,
     /// Accept the recorded observation of this scenario (its name as
     /// listed); repeat for more.
@@ -244,4 +270,15 @@ pub struct BaselineArgs {
     /// Only the list, no diffs.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+impl BaselineArgs {
+    /// The flags by the variable each one stands for.
+    pub fn flags(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("PAYU_TARGET", self.target.clone()),
+            ("PAYU_TOKEN_URL", self.token_url.clone()),
+            ("PAYU_BASELINES", self.baselines.as_ref().map(|p| p.display().to_string())),
+        ]
+    }
 }

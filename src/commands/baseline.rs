@@ -9,15 +9,14 @@
 //! passes the scrubber again with every secret the environment holds.
 
 use crate::cli::BaselineArgs;
-use payu_contract::config::{DEFAULT_BASELINES, Settings, Target};
+use payu_contract::config::{Settings, Target};
 use payu_contract::contract::snapshot::{self, Baseline, Pending, SnapshotMode};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::exit;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 
-pub fn baseline(args: BaselineArgs) -> i32 {
-    match review(&args) {
+pub fn baseline(args: BaselineArgs, settings: Settings) -> i32 {
+    match review(&args, &settings) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
@@ -26,24 +25,14 @@ pub fn baseline(args: BaselineArgs) -> i32 {
     }
 }
 
-fn review(args: &BaselineArgs) -> Result<i32, String> {
-    let root = args
-        .baselines
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINES));
+fn review(args: &BaselineArgs, settings: &Settings) -> Result<i32, String> {
+    let root = settings.baselines();
     let known = snapshot::targets(&root);
-    let folder = folder(args, &known, &root)?;
+    let folder = folder(args, settings, &known, &root)?;
     let baseline = Baseline::new(&root, folder.as_str(), SnapshotMode::CompareOnly);
     let scrubber = Scrubber::default();
-    for name in [
-        "PAYU_CLIENT_SECRET",
-        "PAYU_REFRESH_TOKEN",
-        "PAYU_PASSWORD",
-        "PAYU_STORE_KEY",
-    ] {
-        if let Some(s) = crate::secret_env(name) {
-            scrubber.add(s.expose());
-        }
+    for secret in settings.secret_values() {
+        scrubber.add(secret.expose());
     }
     let pending = baseline.pending().map_err(|e| {
         format!(
@@ -158,7 +147,12 @@ fn describe(p: &Pending) -> &'static str {
 
 /// The target's folder: named, else the live target of the settings, else
 /// the only one recorded.
-fn folder(args: &BaselineArgs, known: &[String], root: &std::path::Path) -> Result<String, String> {
+fn folder(
+    args: &BaselineArgs,
+    settings: &Settings,
+    known: &[String],
+    root: &std::path::Path,
+) -> Result<String, String> {
     let list = || {
         if known.is_empty() {
             format!(
@@ -176,12 +170,7 @@ fn folder(args: &BaselineArgs, known: &[String], root: &std::path::Path) -> Resu
         }
         return Err(format!("no observations for \"{name}\": {}", list()));
     }
-    let settings = Settings {
-        target: args.target.clone(),
-        token_url: args.token_url.clone(),
-        ..Settings::default()
-    };
-    match settings.target().map_err(|e| e.to_string())? {
+    match settings.target_only().map_err(|e| e.to_string())? {
         Target::Live { name, .. } => Ok(snapshot::target_dir_name(&name)),
         Target::Local { .. } => match known {
             [one] => Ok(one.clone()),

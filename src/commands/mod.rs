@@ -6,6 +6,7 @@
 //! - `serve`: the embedded double alone, as an offline sandbox
 //! - `check`: `check-credentials`, a partner's plain-words verdict
 //! - `matrix`: `mutants`, the suite against every drifted profile of the double
+//! - `preflight`: what `run` checks before any request (each exit 2)
 //! - `baseline`: review and accept a live target's observed baseline
 //!
 //! The load generator, the soak and the suite benchmark are development
@@ -14,5 +15,6 @@
 pub mod baseline;
 pub mod check;
 pub mod matrix;
+pub mod preflight;
 pub mod run;
 pub mod serve;

@@ -5,17 +5,18 @@
 use crate::bdd::ContractWorld;
 use crate::bdd::context::{self, RunContext};
 use crate::bdd::writer::Collector;
+use crate::commands::preflight;
 use cucumber::World as _;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use futures::FutureExt as _;
 use payu_contract::assets::Assets;
-use payu_contract::chain::{NoSink, StoreSink, TokenChain};
+use payu_contract::chain::{self, NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::contract::snapshot::{Baseline, SnapshotMode, Snapshots};
-use payu_contract::grant::{self, Probe};
+use payu_contract::oauth::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
@@ -26,10 +27,7 @@ use payu_contract::tokens::{
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// How long a run waits for another run holding the token store.
-const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+use std::time::Instant;
 
 /// How a run ends when it cannot even start.
 #[derive(Debug)]
@@ -87,6 +85,9 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let config = settings
         .resolve()
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     let assets = Assets::resolve(opts.features.as_deref(), opts.snapshots.as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let schemas = Schemas::load(&assets.schemas()).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -99,6 +100,60 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         })?),
     };
 
+    // Pre-flight: every precondition of the harness, before any request.
+    let documented = match &config.target {
+        Target::Local { profile } => profile == "documented",
+        Target::Live { .. } => true,
+    };
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
+        SnapshotMode::Review
+    } else {
+        SnapshotMode::CompareOnly
+    };
+    let parsed = preflight::features(&assets.features).map_err(Failure::Usage)?;
+    {
+        let chosen = preflight::selected(&parsed, tags.as_ref());
+        if chosen.is_empty() {
+            return Err(Failure::Usage(
+                match opts
+                    .tags
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(t) => format!(
+                        "--tags \"{t}\" matches no scenario in {}: check the tag names in the .feature files (e.g. @documented, @consumes, @destructive)",
+                        assets.features.display()
+                    ),
+                    None => format!(
+                        "the feature files in {} hold no scenario",
+                        assets.features.display()
+                    ),
+                },
+            ));
+        }
+        preflight::undefined_step(&chosen).map_err(Failure::Usage)?;
+        if mode == SnapshotMode::CompareOnly {
+            // A local review run records missing baselines as .snap.new;
+            // everywhere else a missing one could only be reported as drift.
+            preflight::baselines(
+                &chosen,
+                &assets.snapshots.join("documented"),
+                opts.snapshots.as_deref(),
+            )
+            .map_err(Failure::Usage)?;
+        }
+    }
+    preflight::report_paths(&[
+        ("--report-json", &opts.report_json),
+        ("--report-junit", &opts.report_junit),
+        ("--report-cucumber", &opts.report_cucumber),
+        ("--report-html", &opts.report_html),
+        ("--report-markdown", &opts.report_markdown),
+    ])
+    .map_err(Failure::Usage)?;
+
     let baseline = opts
         .baseline
         .as_deref()
@@ -110,16 +165,6 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let prepared = prepare(&config, &scrubber).await?;
     let client = prepared.client.clone();
 
-    let documented = prepared
-        .profile
-        .as_deref()
-        .is_none_or(|p| p == "documented");
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
-        SnapshotMode::Review
-    } else {
-        SnapshotMode::CompareOnly
-    };
     let mut snapshots = Snapshots::new(Baseline::documented(&assets.snapshots, mode));
     let mut observed_baseline = None;
     if config.target.is_live() {
@@ -185,7 +230,8 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         }
     };
 
-    let collector = ContractWorld::cucumber()
+    let collector = ContractWorld::cucumber::<PathBuf>()
+        .with_parser(preflight::Parsed(parsed))
         .with_writer(Collector::new(opts.style, opts.verbosity))
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
@@ -235,6 +281,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         Some("the refresh token state is unknown: a refresh was sent and its answer was lost. The store keeps the old token marked possibly consumed; if the next run is refused with invalid_grant, start a new chain with PAYU_REFRESH_TOKEN or the Get Token call (PAYU_USERNAME/PAYU_PASSWORD).".to_owned())
     } else if summary.total == 0 {
         Some("no scenario matched: check --tags".to_owned())
+    } else if summary.no_verdict > 0 && summary.drifted == 0 {
+        // The run's reason is what -q shows: the first scenario's why.
+        scenarios
+            .iter()
+            .find(|s| s.verdict == Verdict::NoVerdict)
+            .and_then(|s| s.reason.clone())
+            .map(|r| format!("no verdict: {r}"))
     } else {
         None
     };
@@ -261,15 +314,19 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         observed_baseline,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
-    for s in run_report
+    // The scenarios skipped before they ran come last in the report: they
+    // are numbered after the ones that ran.
+    let total = run_report.scenarios.len();
+    for (i, s) in run_report
         .scenarios
         .iter()
-        .filter(|s| s.verdict == Verdict::Skipped)
+        .enumerate()
+        .skip(collector.scenarios.len())
     {
         if opts.verbosity != Verbosity::Quiet {
             print!(
                 "{}",
-                report::terminal::scenario_lines(s, opts.style, opts.verbosity, 0, 0)
+                report::terminal::scenario_lines(s, opts.style, opts.verbosity, i + 1, total)
             );
         }
     }
@@ -409,8 +466,9 @@ async fn live_chain(
         .transpose()
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let store_path = config.token_store.clone();
+    let lock_timeout = config.lock_timeout;
     let mut store =
-        tokio::task::spawn_blocking(move || TokenStore::open(&store_path, key, STORE_LOCK_TIMEOUT))
+        tokio::task::spawn_blocking(move || TokenStore::open(&store_path, key, lock_timeout))
             .await
             .map_err(|e| Failure::NoVerdict(format!("the token store could not be opened: {e}")))?
             .map_err(|e| match e {
@@ -428,7 +486,7 @@ async fn live_chain(
             client.scrubber().add(t.expose());
             // An earlier run sent this token and never learned the outcome.
             // Ask the server without spending it.
-            match grant::probe(client, &creds.client_id, &t).await {
+            match chain::probe(client, &oauth::Client::of(creds, config.client_auth), &t).await {
                 Ok(Probe::Alive) => {
                     store.mark_live(&chain_id).map_err(store_err)?;
                     tracing::info!(
@@ -436,8 +494,8 @@ async fn live_chain(
                     );
                     t
                 }
-                Ok(Probe::Dead) if grant::password_request(creds).is_some() => {
-                    mint(client, creds, &mut store, &chain_id).await?
+                Ok(Probe::Dead) if creds.username.is_some() && creds.password.is_some() => {
+                    mint(client, creds, config.client_auth, &mut store, &chain_id).await?
                 }
                 Ok(Probe::Dead) => {
                     return Err(Failure::NoVerdict(format!(
@@ -453,8 +511,8 @@ async fn live_chain(
                 }
             }
         }
-        None if grant::password_request(creds).is_some() => {
-            mint(client, creds, &mut store, &chain_id).await?
+        None if creds.username.is_some() && creds.password.is_some() => {
+            mint(client, creds, config.client_auth, &mut store, &chain_id).await?
         }
         None => {
             return Err(Failure::Usage(format!(
@@ -477,10 +535,11 @@ async fn live_chain(
 async fn mint(
     client: &TokenClient,
     creds: &Credentials,
+    auth: oauth::ClientAuth,
     store: &mut LockedStore,
     chain_id: &ChainId,
 ) -> Result<Secret<String>, Failure> {
-    let token = grant::get_token(client, creds)
+    let token = chain::get_token(client, creds, auth)
         .await
         .map_err(Failure::NoVerdict)?;
     client.scrubber().add(token.expose());
