@@ -20,10 +20,17 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
 /// [`text`] (with `output()` or `spawn()` + `wait_with_output()` alike).
 /// Stdin is empty, as in CI: nothing waits for a prompt.
 pub fn bin() -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = bin_on_terminal();
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    c
+}
+
+/// [`bin`] without its standard streams set, for a test that runs the
+/// binary on a pseudo-terminal (which provides them).
+pub fn bin_on_terminal() -> Command {
+    let mut c = Command::new(BIN);
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
         if k.starts_with("PAYU_") || k.starts_with("INSTA_") || k == "RUST_LOG" {
