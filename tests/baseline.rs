@@ -74,11 +74,18 @@ impl Live {
         let path = self.work.path().join(report);
         let out = self.cmd(
             ci,
-            &["run", "--report-json", path.to_str().unwrap(), "--report-html", &format!("{}.html", path.display())],
+            &[
+                "run",
+                "--report-json",
+                path.to_str().unwrap(),
+                "--report-html",
+                &format!("{}.html", path.display()),
+            ],
         );
-        let json = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("no JSON report ({e}): {}", common::text(&out))
-        }))
+        let json = serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("no JSON report ({e}): {}", common::text(&out))),
+        )
         .unwrap();
         (out, json)
     }
@@ -132,16 +139,30 @@ fn a_first_run_records_for_review_and_says_nothing_was_accepted_yet() {
         )),
         "{text}"
     );
-    assert!(!text.contains("changed"), "a first run is not a change: {text}");
+    assert!(
+        !text.contains("changed"),
+        "a first run is not a change: {text}"
+    );
     // Recorded in the working folder, beside the token store.
     let observed = live.observed(&target);
-    assert_eq!(ending(&observed, ".snap.new").len(), 7, "{:?}", files(live.work.path()));
-    assert!(ending(&observed, ".snap").is_empty(), "never accepted by itself");
+    assert_eq!(
+        ending(&observed, ".snap.new").len(),
+        7,
+        "{:?}",
+        files(live.work.path())
+    );
+    assert!(
+        ending(&observed, ".snap").is_empty(),
+        "never accepted by itself"
+    );
     // Report paths are relative to the baselines folder.
     let paths = since_paths(&json);
     assert_eq!(paths.len(), 7);
     for p in &paths {
-        assert!(p.starts_with(&format!("{target}/")) && p.ends_with(".snap"), "{p}");
+        assert!(
+            p.starts_with(&format!("{target}/")) && p.ends_with(".snap"),
+            "{p}"
+        );
     }
     let work = live.work.path().to_string_lossy().into_owned();
     for f in ["first.json", "first.json.html"] {
@@ -149,7 +170,10 @@ fn a_first_run_records_for_review_and_says_nothing_was_accepted_yet() {
         assert!(!body.contains(&work), "{f} names an absolute path");
         assert!(!body.contains("/snapshots/documented/"), "{f}");
     }
-    assert_eq!(json["observed_baseline"]["folder"], format!(".payu-contract/baselines/{target}"));
+    assert_eq!(
+        json["observed_baseline"]["folder"],
+        format!(".payu-contract/baselines/{target}")
+    );
     assert_eq!(json["observed_baseline"]["recorded"], true);
 }
 
@@ -163,12 +187,30 @@ fn baseline_lists_diffs_and_accepts_one_or_all_never_by_itself() {
 
     // Listing: every pending observation, as new, with its text as a diff.
     let list = live.cmd(false, &["baseline"]);
-    assert_eq!(list.status.code(), Some(1), "waiting for review: {}", common::text(&list));
+    assert_eq!(
+        list.status.code(),
+        Some(1),
+        "waiting for review: {}",
+        common::text(&list)
+    );
     let text = stdout(&list);
-    assert!(text.contains(&format!("{target}: 7 observations waiting for review")), "{text}");
-    assert!(text.contains("new      refresh-without-grant-type"), "{text}");
-    assert!(text.contains("+    \"error\": \"invalid_request\""), "{text}");
-    assert_eq!(ending(&observed, ".snap.new").len(), 7, "listing writes nothing");
+    assert!(
+        text.contains(&format!("{target}: 7 observations waiting for review")),
+        "{text}"
+    );
+    assert!(
+        text.contains("new      refresh-without-grant-type"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+    \"error\": \"invalid_request\""),
+        "{text}"
+    );
+    assert_eq!(
+        ending(&observed, ".snap.new").len(),
+        7,
+        "listing writes nothing"
+    );
 
     // Accepting needs a confirmation: no terminal here, and CI never asks.
     for ci in [false, true] {
@@ -178,14 +220,25 @@ fn baseline_lists_diffs_and_accepts_one_or_all_never_by_itself() {
         assert!(err.contains("--yes"), "{err}");
         assert_eq!(ending(&observed, ".snap.new").len(), 7);
     }
-    let unknown = live.cmd(false, &["baseline", "--accept", "no-such-scenario", "--yes"]);
+    let unknown = live.cmd(
+        false,
+        &["baseline", "--accept", "no-such-scenario", "--yes"],
+    );
     assert_eq!(unknown.status.code(), Some(2), "{}", common::text(&unknown));
     let wrong_target = live.cmd(false, &["baseline", "uat"]);
     assert_eq!(wrong_target.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wrong_target.stderr).contains(&target));
 
     // One scenario, then the rest (by the target's URL, as the run names it).
-    let one = live.cmd(false, &["baseline", "--accept", "refresh-without-grant-type", "--yes"]);
+    let one = live.cmd(
+        false,
+        &[
+            "baseline",
+            "--accept",
+            "refresh-without-grant-type",
+            "--yes",
+        ],
+    );
     assert_eq!(one.status.code(), Some(1), "6 left: {}", common::text(&one));
     assert!(observed.join("refresh-without-grant-type.snap").exists());
     assert_eq!(ending(&observed, ".snap.new").len(), 6);
@@ -210,11 +263,27 @@ fn baseline_lists_diffs_and_accepts_one_or_all_never_by_itself() {
     let accepted = observed.join("refresh-without-grant-type.snap");
     let old = std::fs::read_to_string(&accepted).unwrap();
     assert!(old.contains("\"pragma\": \"no-cache\""));
-    std::fs::write(&accepted, old.replace("\"pragma\": \"no-cache\"", "\"pragma\": \"old\"")).unwrap();
+    std::fs::write(
+        &accepted,
+        old.replace("\"pragma\": \"no-cache\"", "\"pragma\": \"old\""),
+    )
+    .unwrap();
     let (out, json) = live.run(true, "third.json");
-    assert_eq!(out.status.code(), Some(0), "the verdict is the documentation's");
-    assert!(stdout(&out).contains("1 of 7 observations changed since the accepted baseline (CI compares only"), "{}", common::text(&out));
-    assert!(ending(&observed, ".snap.new").is_empty(), "CI compares only");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the verdict is the documentation's"
+    );
+    assert!(
+        stdout(&out)
+            .contains("1 of 7 observations changed since the accepted baseline (CI compares only"),
+        "{}",
+        common::text(&out)
+    );
+    assert!(
+        ending(&observed, ".snap.new").is_empty(),
+        "CI compares only"
+    );
     let diff = json["scenarios"]
         .as_array()
         .unwrap()
@@ -229,8 +298,14 @@ fn baseline_lists_diffs_and_accepts_one_or_all_never_by_itself() {
     assert!(stdout(&out).contains("1 of 7 observations changed since the accepted baseline; review with payu-contract baseline"), "{}", common::text(&out));
     let list = live.cmd(false, &["baseline"]);
     let text = stdout(&list);
-    assert!(text.contains("changed  refresh-without-grant-type"), "{text}");
-    assert!(text.contains("-    \"pragma\": \"old\"") && text.contains("+    \"pragma\": \"no-cache\""), "{text}");
+    assert!(
+        text.contains("changed  refresh-without-grant-type"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-    \"pragma\": \"old\"") && text.contains("+    \"pragma\": \"no-cache\""),
+        "{text}"
+    );
 
     // No secret of the double anywhere: recorded files, reports, output.
     let mut everything = String::new();
@@ -292,4 +367,43 @@ fn baseline_without_any_recorded_target_says_how_to_get_one() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("no target has recorded observations"), "{err}");
     assert!(files(work.path()).is_empty(), "nothing written");
+}
+
+/// On a terminal `baseline --accept`/`--all` asks, and only "y" accepts.
+#[test]
+fn on_a_terminal_accepting_asks_first() {
+    use expectrl::{Eof, Expect, Session};
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join(".payu-contract/baselines/uat");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["a", "b"] {
+        std::fs::write(
+            dir.join(format!("{name}.snap.new")),
+            "---\nsource: a\n---\n{\n  \"status\": 401\n}\n",
+        )
+        .unwrap();
+    }
+    let session = |args: &[&str]| {
+        let mut cmd = common::bin_on_terminal();
+        cmd.current_dir(work.path()).env_remove("CI").args(args);
+        let mut s = Session::spawn(cmd).expect("spawn in a pseudo-terminal");
+        s.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+        s
+    };
+    // "n" (or anything but y): nothing accepted.
+    let mut s = session(&["baseline", "uat", "--accept", "a"]);
+    s.expect("accept 1 observation(s) of uat as its baseline? [y/N]")
+        .unwrap();
+    s.send_line("n").unwrap();
+    s.expect("nothing accepted").unwrap();
+    s.expect(Eof).unwrap();
+    assert!(dir.join("a.snap.new").exists() && !dir.join("a.snap").exists());
+    // "y": accepted, the other one still waits.
+    let mut s = session(&["baseline", "uat", "--accept", "a"]);
+    s.expect("[y/N]").unwrap();
+    s.send_line("y").unwrap();
+    s.expect("1 accepted, 1 still waiting for review").unwrap();
+    s.expect(Eof).unwrap();
+    assert!(dir.join("a.snap").exists() && !dir.join("a.snap.new").exists());
+    assert!(dir.join("b.snap.new").exists());
 }

@@ -57,12 +57,18 @@ fn example_pipelines_match_the_official_workflow_schemas() {
         (
             "github-actions.yml",
             "vendor.github-workflows",
-            ("runs-on: ubuntu-latest", "runs-on: [ubuntu-latest]\n    run-on: x"),
+            (
+                "runs-on: ubuntu-latest",
+                "runs-on: [ubuntu-latest]\n    run-on: x",
+            ),
         ),
         (
             "gitlab-ci.yml",
             "vendor.gitlab-ci",
-            ("  resource_group: payu-contract-uat", "  resource_group: [1, 2]"),
+            (
+                "  resource_group: payu-contract-uat",
+                "  resource_group: [1, 2]",
+            ),
         ),
     ];
     let broken = tempfile::tempdir().unwrap();

@@ -50,7 +50,15 @@ fn wait(mut child: Child, limit: Duration) -> Output {
 fn install(root: &Path) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let child = Command::new(cargo)
-        .args(["install", "--path", CHECKOUT, "--debug", "--offline", "--locked", "--root"])
+        .args([
+            "install",
+            "--path",
+            CHECKOUT,
+            "--debug",
+            "--offline",
+            "--locked",
+            "--root",
+        ])
         .arg(root)
         .arg("--target-dir")
         .arg(target_dir())
@@ -60,8 +68,14 @@ fn install(root: &Path) -> PathBuf {
         .spawn()
         .expect("cargo runs");
     let out = wait(child, Duration::from_secs(600));
-    assert!(out.status.success(), "cargo install: {}", common::text(&out));
-    let bin = root.join("bin").join(format!("payu-contract{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        out.status.success(),
+        "cargo install: {}",
+        common::text(&out)
+    );
+    let bin = root
+        .join("bin")
+        .join(format!("payu-contract{}", std::env::consts::EXE_SUFFIX));
     assert!(bin.is_file(), "{}", bin.display());
     bin
 }
@@ -72,7 +86,12 @@ fn installed(bin: &Path, dir: &Path) -> Command {
     let mut c = Command::new(bin);
     c.current_dir(dir).env("NO_COLOR", "1").stdin(Stdio::null());
     for (k, _) in std::env::vars() {
-        if k.starts_with("CARGO") || k.starts_with("PAYU_") || k.starts_with("INSTA_") || k == "CI" || k == "RUST_LOG" {
+        if k.starts_with("CARGO")
+            || k.starts_with("PAYU_")
+            || k.starts_with("INSTA_")
+            || k == "CI"
+            || k == "RUST_LOG"
+        {
             c.env_remove(k);
         }
     }
@@ -83,10 +102,18 @@ fn installed(bin: &Path, dir: &Path) -> Command {
 /// `None` when git or the repository is not there.
 fn git_status() -> Option<String> {
     let out = Command::new("git")
-        .args(["-C", CHECKOUT, "status", "--porcelain", "--untracked-files=all"])
+        .args([
+            "-C",
+            CHECKOUT,
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+        ])
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Every `.snap.new` in the checkout, outside `target/` and `.git/`.
@@ -108,7 +135,10 @@ fn pending_in_checkout(dir: &Path, out: &mut Vec<PathBuf>) {
 fn an_installed_binary_works_from_an_empty_folder_and_leaves_the_checkout_alone() {
     let before = git_status();
     if before.is_none() {
-        assert!(!in_ci(), "CI=true: git and the checkout's repository are required");
+        assert!(
+            !in_ci(),
+            "CI=true: git and the checkout's repository are required"
+        );
         eprintln!("SKIPPED: the source-tree check, because git or {CHECKOUT}/.git is absent");
     }
     let mut pending_before = vec![];
@@ -127,7 +157,9 @@ fn an_installed_binary_works_from_an_empty_folder_and_leaves_the_checkout_alone(
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let served: Value = serde_json::from_str(&line).expect("serve prints its JSON line");
     struct Kill(Child);
     impl Drop for Kill {
@@ -147,11 +179,21 @@ fn an_installed_binary_works_from_an_empty_folder_and_leaves_the_checkout_alone(
     let env = [
         ("PAYU_TOKEN_URL", url),
         ("PAYU_CLIENT_ID", client["client_id"].as_str().unwrap()),
-        ("PAYU_CLIENT_SECRET", client["client_secret"].as_str().unwrap()),
-        ("PAYU_REFRESH_TOKEN", client["refresh_token"].as_str().unwrap()),
+        (
+            "PAYU_CLIENT_SECRET",
+            client["client_secret"].as_str().unwrap(),
+        ),
+        (
+            "PAYU_REFRESH_TOKEN",
+            client["refresh_token"].as_str().unwrap(),
+        ),
     ];
     let live = |args: &[&str]| -> Output {
-        installed(&bin, work.path()).envs(env).args(args).output().unwrap()
+        installed(&bin, work.path())
+            .envs(env)
+            .args(args)
+            .output()
+            .unwrap()
     };
     let say = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
 
@@ -170,37 +212,72 @@ fn an_installed_binary_works_from_an_empty_folder_and_leaves_the_checkout_alone(
         );
     }
     let baselines = work.path().join(".payu-contract/baselines");
-    assert!(work.path().join(".payu-contract/token-store.json").is_file(), "the token store is beside the baselines");
+    assert!(
+        work.path()
+            .join(".payu-contract/token-store.json")
+            .is_file(),
+        "the token store is beside the baselines"
+    );
 
     // Review and accept, as a script would.
     let review = live(&["baseline"]);
     assert_eq!(review.status.code(), Some(1), "{}", common::text(&review));
     let accept = live(&["baseline", "--all", "--yes"]);
     assert_eq!(accept.status.code(), Some(0), "{}", common::text(&accept));
-    assert!(say(&accept).contains("7 accepted, 0 still waiting"), "{}", common::text(&accept));
+    assert!(
+        say(&accept).contains("7 accepted, 0 still waiting"),
+        "{}",
+        common::text(&accept)
+    );
 
     // The third run: no change.
     let third = live(&["run"]);
     assert_eq!(third.status.code(), Some(0), "{}", common::text(&third));
-    assert!(say(&third).contains("no change since the accepted baseline (7 observations)"), "{}", common::text(&third));
-    let accepted: Vec<_> = std::fs::read_dir(baselines.read_dir().unwrap().next().unwrap().unwrap().path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(accepted.iter().filter(|n| n.ends_with(".snap")).count(), 7, "{accepted:?}");
+    assert!(
+        say(&third).contains("no change since the accepted baseline (7 observations)"),
+        "{}",
+        common::text(&third)
+    );
+    let accepted: Vec<_> = std::fs::read_dir(
+        baselines
+            .read_dir()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path(),
+    )
+    .unwrap()
+    .flatten()
+    .map(|e| e.file_name().to_string_lossy().into_owned())
+    .collect();
+    assert_eq!(
+        accepted.iter().filter(|n| n.ends_with(".snap")).count(),
+        7,
+        "{accepted:?}"
+    );
 
     // The embedded double, from an empty folder with nothing set.
     let empty = tempfile::tempdir().unwrap();
-    let local = installed(&bin, empty.path()).args(["run", "-q"]).output().unwrap();
+    let local = installed(&bin, empty.path())
+        .args(["run", "-q"])
+        .output()
+        .unwrap();
     assert_eq!(local.status.code(), Some(0), "{}", common::text(&local));
 
     // The checkout is untouched.
     let mut pending_after = vec![];
     pending_in_checkout(Path::new(CHECKOUT), &mut pending_after);
-    assert_eq!(pending_after, pending_before, "no .snap.new appeared in the checkout");
+    assert_eq!(
+        pending_after, pending_before,
+        "no .snap.new appeared in the checkout"
+    );
     if let Some(before) = before {
-        assert_eq!(git_status().unwrap(), before, "git status of the checkout changed");
+        assert_eq!(
+            git_status().unwrap(),
+            before,
+            "git status of the checkout changed"
+        );
     }
 }
 

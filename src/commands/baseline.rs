@@ -134,7 +134,11 @@ fn review(args: &BaselineArgs, settings: &Settings) -> Result<i32, String> {
         "{folder}: {} accepted, {left} still waiting for review",
         chosen.len()
     );
-    Ok(if left == 0 { exit::PASSED } else { exit::DRIFTED })
+    Ok(if left == 0 {
+        exit::PASSED
+    } else {
+        exit::DRIFTED
+    })
 }
 
 fn describe(p: &Pending) -> &'static str {

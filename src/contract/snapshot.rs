@@ -525,7 +525,10 @@ mod tests {
         assert!(!b.check("o", "a", "{\n  \"status\": 400\n}").passed());
         assert_eq!(b.pending().unwrap()[0].accepted.as_deref(), Some(view));
         assert!(b.check("o", "a", view).passed());
-        assert!(!b.pending_path("a").exists(), "a stale observation is removed");
+        assert!(
+            !b.pending_path("a").exists(),
+            "a stale observation is removed"
+        );
     }
 
     #[test]
@@ -558,7 +561,8 @@ mod tests {
     #[test]
     fn the_file_format_is_insta_s() {
         // A file insta wrote (with its metadata) reads back as its text ...
-        let insta_written = "---\nsource: src/contract/snapshot.rs\nassertion_line: 188\n---\n{\n  \"a\": 1\n}\n";
+        let insta_written =
+            "---\nsource: src/contract/snapshot.rs\nassertion_line: 188\n---\n{\n  \"a\": 1\n}\n";
         assert_eq!(
             snapfile::parse(insta_written).as_deref(),
             Some("{\n  \"a\": 1\n}")
@@ -584,7 +588,8 @@ mod tests {
     fn insta_reads_the_files_written_here() {
         let dir = tempfile::tempdir().unwrap();
         let b = Baseline::observed(dir.path(), "uat", SnapshotMode::Review);
-        let view = "{\n  \"body\": {\n    \"error\": \"invalid_request\"\n  },\n  \"status\": 401\n}";
+        let view =
+            "{\n  \"body\": {\n    \"error\": \"invalid_request\"\n  },\n  \"status\": 401\n}";
         b.check("o", "a", view);
         let snap = insta::Snapshot::from_file(&b.pending_path("a")).expect("insta reads it");
         assert_eq!(snap.as_text().unwrap().to_string(), view);

@@ -113,7 +113,10 @@ pub fn render(r: &RunReport) -> String {
             text(&c.name),
             verdict_label(c.verdict).into(),
             opt(c.documented_status.map(|v| v.to_string())),
-            bold(opt(c.observed_status.map(|v| v.to_string())), status_differs),
+            bold(
+                opt(c.observed_status.map(|v| v.to_string())),
+                status_differs,
+            ),
             opt(c.documented_error.clone()),
             bold(opt(c.observed_error.clone()), error_differs),
             if classes.is_empty() {
@@ -259,8 +262,7 @@ mod tests {
             DriftClass::ErrorCodeChanged,
             "/error",
         );
-        hostile.exchanges[0].response.as_mut().unwrap().body =
-            r#"{"error":"x | y\n| z |"}"#.into();
+        hostile.exchanges[0].response.as_mut().unwrap().body = r#"{"error":"x | y\n| z |"}"#.into();
         let r = report_with(vec![passed_scenario("ok"), hostile]);
         let md = render(&r);
         let table: Vec<&str> = md
@@ -303,7 +305,10 @@ mod tests {
 
     #[test]
     fn escaping_leaves_plain_text_alone() {
-        assert_eq!(text("Refresh without grant type"), "Refresh without grant type");
+        assert_eq!(
+            text("Refresh without grant type"),
+            "Refresh without grant type"
+        );
         assert_eq!(text("a|b\nc"), "a\\|b c");
     }
 }
