@@ -17,12 +17,12 @@
 //! accepting it (a reviewed act, never automatic) renames it.
 //!
 //! All redactions live here, in [`REDACTIONS`], so every snapshot hides the
-//! same dynamic values the same way; the finished text then passes the run's
-//! [`Scrubber`], so no secret the run has seen reaches a snapshot file.
+//! same dynamic values the same way; header values and a non-JSON body pass
+//! the run's [`Scrubber`].
 //! Paths in reports are relative to the baseline's root folder
 //! (`documented/<name>.snap`, `<target>/<name>.snap`): never absolute.
 
-use super::drift::{CheckKind, CheckOutcome, Drift, DriftClass};
+use super::drift::{CheckKind, CheckOutcome, Drift, DriftClass, DriftPath};
 use crate::redact::Scrubber;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -152,7 +152,7 @@ impl Baseline {
                 self.report_path(name)
             );
         }
-        let path = self.report_path(name);
+        let path = DriftPath::Snapshot(self.report_path(name));
         let (drift, diff) = match &stored {
             None => (
                 Drift::new(
@@ -484,7 +484,7 @@ mod tests {
         let snaps = Snapshots::new(Baseline::documented(dir.path(), SnapshotMode::CompareOnly));
         let missing = snaps.check("x", "{}");
         assert_eq!(missing.drifts[0].class, DriftClass::SnapshotChanged);
-        assert_eq!(missing.drifts[0].path, "documented/x.snap");
+        assert_eq!(missing.drifts[0].path.to_string(), "documented/x.snap");
         std::fs::create_dir_all(dir.path().join("documented")).unwrap();
         std::fs::write(dir.path().join("documented/x.snap"), SNAP).unwrap();
         assert!(snaps.check("x", "{\n  \"status\": 200\n}").passed());
@@ -500,7 +500,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let b = Baseline::observed(root.path(), "127.0.0.1-8080", SnapshotMode::Review);
         let outcome = b.check("observed snapshot a", "a", "{}");
-        let path = &outcome.drifts[0].path;
+        let path = outcome.drifts[0].path.to_string();
         assert_eq!(path, "127.0.0.1-8080/a.snap");
         assert!(!path.contains(&*root.path().to_string_lossy()));
     }

@@ -137,7 +137,7 @@ pub fn render(r: &RunReport) -> String {
                     "- {} — {}: {}: expected {}, observed {}\n",
                     text(&sc.id()),
                     text(&c.name),
-                    text(&d.path),
+                    text(&d.path.to_string()),
                     text(&d.expected),
                     text(&d.observed)
                 ));
