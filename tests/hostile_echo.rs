@@ -82,6 +82,7 @@ impl Captured {
 fn run_against(echo: &Echo, dir: &Path, tag: &str, extra_env: &[(&str, &str)]) -> Captured {
     let out_dir = dir.join(format!("out-{tag}"));
     let snaps = dir.join(format!("snapshots-{tag}"));
+    let baselines = dir.join(format!("baselines-{tag}"));
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"),
         &snaps,
@@ -90,8 +91,10 @@ fn run_against(echo: &Echo, dir: &Path, tag: &str, extra_env: &[(&str, &str)]) -
     cmd.args(["run", "--verbose", "--allow-destructive"])
         .args(["--token-url", &echo.token_url])
         .arg("--snapshots")
-        .arg(&snaps);
-    for f in ["json", "junit", "cucumber", "html"] {
+        .arg(&snaps)
+        .arg("--baselines")
+        .arg(&baselines);
+    for f in ["json", "junit", "cucumber", "html", "markdown"] {
         cmd.arg(format!("--report-{f}"))
             .arg(out_dir.join(format!("report.{f}")));
     }
@@ -128,6 +131,9 @@ fn run_against(echo: &Echo, dir: &Path, tag: &str, extra_env: &[(&str, &str)]) -
     let mut files = vec![];
     files_under(&out_dir, &mut files);
     files_under(&snaps, &mut files);
+    if baselines.exists() {
+        files_under(&baselines, &mut files);
+    }
     for f in files {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
         outputs.push((f.strip_prefix(dir).unwrap().display().to_string(), text));
@@ -186,8 +192,8 @@ fn an_echoing_server_leaks_no_secret_into_any_output() {
             .iter()
             .filter(|(p, _)| p.contains("report."))
             .count()
-            == 12,
-        "four reports per run, three runs"
+            == 15,
+        "five reports per run, three runs"
     );
     assert!(
         captured.all().contains("DEBUG") || captured.all().contains("TRACE"),

@@ -167,6 +167,7 @@ fn outputs(
         documentation_findings: vec![],
         rfc6749_notes: vec![],
         since_baseline: None,
+        observed_baseline: None,
     };
     let mut out = vec![];
     for (i, (name, render)) in report::FORMATS.iter().enumerate() {
@@ -326,7 +327,7 @@ fn end_to_end_random_secrets_do_not_leak() {
             "--token-url",
             &echo.token_url,
         ]);
-        for f in ["json", "junit", "cucumber", "html"] {
+        for f in ["json", "junit", "cucumber", "html", "markdown"] {
             cmd.arg(format!("--report-{f}"))
                 .arg(out_dir.join(format!("r.{f}")));
         }
@@ -365,7 +366,7 @@ fn end_to_end_random_secrets_do_not_leak() {
                 std::fs::read_to_string(&p).unwrap(),
             ));
         }
-        assert_eq!(outputs.len(), 6);
+        assert_eq!(outputs.len(), 7);
         assert!(echo.requests() >= 8, "the suite ran");
         let found = leaked(
             &secret,

@@ -15,7 +15,7 @@ use payu_contract::chain::{self, NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
-use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
+use payu_contract::contract::snapshot::{Baseline, SnapshotMode, Snapshots};
 use payu_contract::oauth::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
@@ -72,6 +72,8 @@ pub struct RunOptions {
     pub report_html: Option<PathBuf>,
     /// An earlier run's JSON report to compare with.
     pub baseline: Option<PathBuf>,
+    /// A GitHub-flavoured Markdown summary.
+    pub report_markdown: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub style: Style,
 }
@@ -173,6 +175,7 @@ async fn run_redacted(
         ("--report-junit", &opts.report_junit),
         ("--report-cucumber", &opts.report_cucumber),
         ("--report-html", &opts.report_html),
+        ("--report-markdown", &opts.report_markdown),
     ])
     .map_err(Failure::Usage)?;
 
@@ -186,22 +189,23 @@ async fn run_redacted(
     let prepared = prepare(&config, scrubber).await?;
     let client = prepared.client.clone();
 
-    let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    let mut snapshots = Snapshots::new(Baseline::documented(&assets.snapshots, mode));
+    let mut observed_baseline = None;
     if config.target.is_live() {
         // The observed baseline: the last accepted observation of this
-        // target; new observations are left for review, never in CI.
-        let observed = assets
-            .snapshots
-            .join(snapshot::target_dir_name(&config.target.name()));
-        let review = !in_ci && !assets.snapshots_embedded;
-        snapshots = snapshots.with_observed(
-            observed,
-            if review {
-                SnapshotMode::Review
-            } else {
-                SnapshotMode::CompareOnly
-            },
-        );
+        // target, in the working folder; new observations are recorded for
+        // `payu-contract baseline`, never in CI.
+        let mode = if in_ci {
+            SnapshotMode::CompareOnly
+        } else {
+            SnapshotMode::Review
+        };
+        let observed = Baseline::observed(&config.baselines, &config.target.name(), mode);
+        observed_baseline = Some(report::ObservedBaseline {
+            folder: config.baselines.join(observed.folder()).display().to_string(),
+            recorded: mode == SnapshotMode::Review,
+        });
+        snapshots = snapshots.with_observed(observed);
     }
 
     // The run's own context, handed to each scenario's World by the
@@ -338,6 +342,7 @@ async fn run_redacted(
         documentation_findings: report::documentation_findings(),
         rfc6749_notes: report::rfc6749_notes(),
         since_baseline: None,
+        observed_baseline,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
     // What the terminal shows is the redacted report; every file is
@@ -383,7 +388,7 @@ fn write_reports(
     run_report: &RunReport,
     scrubber: &Scrubber,
 ) -> Result<(), Failure> {
-    let formats: [(&str, &Option<PathBuf>, report::Render); 4] = [
+    let formats: [(&str, &Option<PathBuf>, report::Render); 5] = [
         ("JSON", &opts.report_json, report::json::render),
         ("JUnit", &opts.report_junit, report::junit::render),
         (
@@ -392,6 +397,7 @@ fn write_reports(
             report::cucumber::render,
         ),
         ("HTML", &opts.report_html, report::html::render),
+        ("Markdown", &opts.report_markdown, report::markdown::render),
     ];
     for (name, path, render) in formats {
         if let Some(path) = path {
@@ -616,6 +622,7 @@ mod tests {
             report_cucumber: None,
             report_html: None,
             baseline: None,
+            report_markdown: None,
             verbosity: Verbosity::Quiet,
             style: Style::plain(),
         }
