@@ -17,7 +17,7 @@ end
 
 DB_DIR = Dir.mktmpdir("doorkeeper-peer")
 at_exit { FileUtils.rm_rf(DB_DIR) }
-ENV["DATABASE_URL"] = "sqlite3:#{File.join(DB_DIR, 'peer.sqlite3')}"
+ENV["DATABASE_URL"] = "sqlite3:#{File.join(DB_DIR, 'peer.sqlite3')}?timeout=5000&pool=8"
 ENV["RAILS_ENV"] = "production"
 
 require "rails"
@@ -157,7 +157,7 @@ clients = [["public", false], ["confidential", true]].map do |kind, confidential
     "refresh_token" => token.refresh_token }
 end
 
-server = Puma::Server.new(PeerApp, Puma::Events.null, min_threads: 0, max_threads: 8)
+server = Puma::Server.new(PeerApp, Puma::Events.null, min_threads: 0, max_threads: 6)
 listener = server.add_tcp_listener("127.0.0.1", Integer(ENV.fetch("PEER_PORT", "0")))
 port = listener.addr[1]
 thread = server.run
