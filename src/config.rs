@@ -77,8 +77,8 @@ impl Credentials {
     /// The credentials of one of the embedded double's sandbox clients, with
     /// its seeded refresh token and the sandbox user for Get Token.
     pub fn sandbox(
-        fixtures: &crate::double::Fixtures,
-        client: &crate::double::ClientFixture,
+        fixtures: &payu_double::Fixtures,
+        client: &payu_double::ClientFixture,
     ) -> Credentials {
         Credentials {
             client_id: client.client_id.clone(),

@@ -34,7 +34,6 @@ pub mod chain;
 pub mod client;
 pub mod config;
 pub mod contract;
-pub mod double;
 pub mod grant;
 pub mod mutants;
 pub mod onboarding;

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             exit::PASSED
         }
         Command::Profiles => {
-            for p in payu_contract::double::Profile::all() {
+            for p in payu_double::Profile::all() {
                 println!("{:<34} {}", p.name(), p.description());
             }
             exit::PASSED

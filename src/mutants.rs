@@ -2,7 +2,7 @@
 //! the double, and how an observed run is judged against that.
 //!
 //! The double's profiles are deliberate drifts of the documented server
-//! (`src/double/profile.rs`); the double itself never knows what the harness
+//! (`double/src/profile.rs`); the double itself never knows what the harness
 //! expects of them. The expectations live here, in ONE table,
 //! [`expectations`]: for each profile the verdict the suite must reach and,
 //! for a drift, the drift classes (and where useful the scenario and the
@@ -772,7 +772,7 @@ mod tests {
 
     #[test]
     fn the_table_covers_exactly_the_doubles_profiles() {
-        let names: Vec<&str> = crate::double::Profile::all()
+        let names: Vec<&str> = payu_double::Profile::all()
             .iter()
             .map(|p| p.name())
             .collect();

@@ -5,8 +5,8 @@
 
 mod common;
 use common::{bin, text};
-use payu_contract::double::{self, ClientKind, DoubleOptions};
 use payu_contract::tokens::{ChainId, TokenState, TokenStore};
+use payu_double::{self as double, ClientKind, DoubleOptions};
 use std::time::Duration;
 
 #[test]

@@ -19,8 +19,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser};
-use payu_contract::double::{self, ClientKind, DoubleOptions};
 use payu_contract::report::exit;
+use payu_double::{self as double, ClientKind, DoubleOptions};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Args)]

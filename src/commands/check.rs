@@ -9,7 +9,6 @@ use payu_contract::assets::Assets;
 use payu_contract::client::{ClientAuth, Exchange, TokenClient, TokenRequest};
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
-use payu_contract::double::{self, ClientKind, DoubleOptions, Profile};
 use payu_contract::onboarding::{
     self as ob, Answer, ConsumeKind, Consumed, Diagnosis, Inputs, Observations, TokenSource,
 };
@@ -19,6 +18,7 @@ use payu_contract::secret::Secret;
 use payu_contract::tokens::{
     ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
 };
+use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 

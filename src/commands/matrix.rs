@@ -9,9 +9,9 @@
 //! suite with its defaults, whatever the caller's `.env` says.
 
 use crate::cli::MutantsArgs;
-use payu_contract::double::Profile;
 use payu_contract::mutants::{self, Expectation, Matrix, Row};
 use payu_contract::report::{RunReport, exit};
+use payu_double::Profile;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;

@@ -15,7 +15,6 @@ use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
-use payu_contract::double::{self, ClientKind, DoubleOptions, Profile};
 use payu_contract::grant::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
@@ -24,6 +23,7 @@ use payu_contract::secret::Secret;
 use payu_contract::tokens::{
     self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenStore,
 };
+use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

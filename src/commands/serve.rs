@@ -4,13 +4,13 @@
 //! line per request on stderr until Ctrl-C.
 
 use crate::cli::ServeArgs;
-use payu_contract::double::{self, DoubleOptions, Fixtures, Profile};
 use payu_contract::report::exit;
+use payu_double::{self as double, DoubleOptions, Fixtures, Profile};
 use std::net::SocketAddr;
 
 pub fn serve(args: ServeArgs) -> i32 {
     // One line per request (the double logs them at debug level).
-    crate::init_logs("info,payu_contract::double=debug");
+    crate::init_logs("info,payu_double=debug");
     let usage = |m: String| {
         eprintln!("error: {m}");
         exit::CONFIG

@@ -1,11 +1,11 @@
 //! Throughput and memory of the double under many rotating chains. Ignored by
 //! default (it is a measurement, not a check of behaviour); run with
-//! `cargo test --release --test double_load -- --ignored --nocapture --test-threads=1`
+//! `cargo test --release -p payu-double --test load -- --ignored --nocapture --test-threads=1`
 //! `DOUBLE_LOAD_N` sets the number of refreshes (default 200000).
 
 use std::time::Instant;
 
-use payu_contract::double::{self, ClientKind, DoubleOptions};
+use payu_double::{self as double, ClientKind, DoubleOptions};
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

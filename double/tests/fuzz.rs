@@ -12,7 +12,7 @@
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request};
 use base64::Engine;
-use payu_contract::double::{
+use payu_double::{
     self, ClientFixture, ClientKind, DoubleOptions, DoubleState, Fixtures, Mutation, Profile,
     UserFixture,
 };
@@ -443,7 +443,7 @@ proptest! {
         });
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (status, headers, body) = rt.block_on(async {
-            let resp = double::app(state.clone()).oneshot(request(&c)).await.unwrap();
+            let resp = payu_double::app(state.clone()).oneshot(request(&c)).await.unwrap();
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();

@@ -5,9 +5,7 @@ use std::net::SocketAddr;
 
 use std::future::IntoFuture;
 
-use payu_contract::double::{
-    self, ClientKind, DoubleOptions, DoubleState, Fixtures, Profile, RunningDouble,
-};
+use payu_double::{self, ClientKind, DoubleOptions, DoubleState, Fixtures, Profile, RunningDouble};
 use reqwest::StatusCode;
 
 fn local() -> SocketAddr {
@@ -20,7 +18,7 @@ async fn start_refresh_and_shutdown_through_the_public_api() {
     assert_eq!(opts.profile, Profile::default());
     assert_eq!(opts.access_token_ttl_secs, 7200);
     assert_eq!(opts.max_body_bytes, 64 * 1024);
-    let running: RunningDouble = double::start(opts, local()).await.unwrap();
+    let running: RunningDouble = payu_double::start(opts, local()).await.unwrap();
     let url = running.token_url();
     assert_eq!(
         url,
@@ -63,7 +61,7 @@ async fn router_can_be_served_by_the_caller() {
     });
     let listener = tokio::net::TcpListener::bind(local()).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(axum::serve(listener, double::app(state)).into_future());
+    let server = tokio::spawn(axum::serve(listener, payu_double::app(state)).into_future());
     let resp = reqwest::Client::builder()
         .no_proxy()
         .build()
