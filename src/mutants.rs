@@ -121,13 +121,39 @@ const ALL_PARAMETERS: &str = "Refresh with client id, client secret and refresh 
 const WITHOUT_SECRET: &str = "Refresh without client secret";
 const ROTATION: &str = "The rotated refresh token works once, and the used ones are then rejected";
 
+/// What every Doorkeeper 5.2+ profile must show: 400 for the documented
+/// 401s (5.1.0, #1202) and the missing-parameter texts (5.2.0).
+fn doorkeeper_5_x() -> Vec<MustSee> {
+    use DriftClass::*;
+    vec![
+        in_scenario(WITHOUT_GRANT_TYPE, StatusCodeChanged, "status"),
+        in_scenario(INVALID_REFRESH_TOKEN, StatusCodeChanged, "status"),
+        in_scenario(INVALID_GRANT_TYPE, StatusCodeChanged, "status"),
+        in_scenario(
+            WITHOUT_REFRESH_TOKEN,
+            ErrorDescriptionChanged,
+            "/error_description",
+        ),
+        in_scenario(
+            WITHOUT_GRANT_TYPE,
+            ErrorDescriptionChanged,
+            "/error_description",
+        ),
+    ]
+}
+
 /// THE table: every profile of the double, and what the suite must say.
 pub fn expectations() -> Vec<Expectation> {
     use DriftClass::*;
     vec![
         pass("documented"),
+        // Real Doorkeeper 5.5 (the profile the differential test verifies)
+        // and 5.2, which differs from it only in the password grant: the
+        // true drift classes of the upgrade, and no header drift.
+        drift("doorkeeper-5.5", doorkeeper_5_x()),
+        drift("doorkeeper-5.2", doorkeeper_5_x()),
         drift(
-            "doorkeeper-5.2",
+            "doorkeeper-5.6.6",
             vec![
                 in_scenario(WITHOUT_GRANT_TYPE, StatusCodeChanged, "status"),
                 in_scenario(INVALID_REFRESH_TOKEN, StatusCodeChanged, "status"),

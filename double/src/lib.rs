@@ -70,6 +70,49 @@ pub struct DoubleOptions {
     pub fixtures: Option<Fixtures>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// When a used refresh token dies (the profile's rotation permitting).
+    pub revocation: Revocation,
+}
+
+/// When a refresh token that was used in a successful refresh is revoked.
+/// Real Doorkeeper (4.4.1 to 5.5) decides it from its database, not from a
+/// setting: `refresh_token_revoked_on_use?` is true when the tokens table
+/// has a `previous_refresh_token` column, which Doorkeeper's own migration
+/// template creates. The PayU page says nothing about it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// In the refresh itself (no `previous_refresh_token` column): a replay
+    /// of the used token is `invalid_grant` at once.
+    #[default]
+    AtRefresh,
+    /// When an access token issued from the NEW refresh token is first used
+    /// on a protected resource (`GET /api/me` here; the stock migration).
+    /// Until then the used token still refreshes, issuing yet another chain.
+    OnUse,
+}
+
+impl Revocation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Revocation::AtRefresh => "at-refresh",
+            Revocation::OnUse => "on-use",
+        }
+    }
+}
+
+impl std::str::FromStr for Revocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Revocation, String> {
+        match s {
+            "at-refresh" => Ok(Revocation::AtRefresh),
+            "on-use" => Ok(Revocation::OnUse),
+            _ => Err(format!(
+                "unknown revocation mode {s:?}; known: at-refresh, on-use"
+            )),
+        }
+    }
 }
 
 impl Default for DoubleOptions {
@@ -79,6 +122,7 @@ impl Default for DoubleOptions {
             access_token_ttl_secs: 7200,
             fixtures: None,
             max_body_bytes: 64 * 1024,
+            revocation: Revocation::AtRefresh,
         }
     }
 }
@@ -198,6 +242,13 @@ impl RunningDouble {
             self.scheme,
             SocketAddr::new(ip, self.addr.port())
         )
+    }
+
+    /// The protected resource, `GET .../api/me` with `Authorization:
+    /// Bearer <access token>`: using an access token there is what revokes
+    /// the refresh token it came from under [`Revocation::OnUse`].
+    pub fn resource_url(&self) -> String {
+        self.token_url().replace("/oauth/token", "/api/me")
     }
 
     pub fn state(&self) -> &DoubleState {

@@ -602,8 +602,8 @@ async fn bad_input_is_answered_like_rails() {
 }
 
 #[tokio::test]
-async fn doorkeeper_52_profile() {
-    let h = up(Profile::parse("doorkeeper-5.2").unwrap()).await;
+async fn doorkeeper_566_profile() {
+    let h = up(Profile::parse("doorkeeper-5.6.6").unwrap()).await;
     let r = h
         .post(&[
             ("client_id", &h.public().client_id),

@@ -82,7 +82,9 @@ fn profiles_by_name() {
     assert_eq!(all[0].name(), "documented");
     for name in [
         "documented",
+        "doorkeeper-5.5",
         "doorkeeper-5.2",
+        "doorkeeper-5.6.6",
         "rfc6749",
         "expire-in-renamed",
         "created-at-millis",
