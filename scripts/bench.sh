@@ -14,8 +14,9 @@ what="${1:-all}"
 out="bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 bin=./target/release/payu-contract
+bench=./target/release/payu-bench
 
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 {
   echo "machine: $(nproc) cores, $(uname -srm), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -30,11 +31,11 @@ run() { # name, then the command
 if [[ "$what" == all || "$what" == suite ]]; then
   # Suite vs the same requests from a bare reqwest loop, side by side in
   # each process, and whole processes from spawn to exit.
-  run bench-suite "$bin" bench-suite --runs 20
+  run bench-suite "$bench" bench-suite --runs 20
   if command -v hyperfine >/dev/null; then
     # CI=true: compare snapshots only, never write review files.
     run hyperfine env CI=true hyperfine -N --warmup 3 --runs 30 \
-      "$bin run -q" "$bin bench-suite --bare-only"
+      "$bin run -q" "$bench bench-suite --bare-only"
   else
     echo "hyperfine not found (apt-get install -y hyperfine): skipped"
   fi
@@ -42,13 +43,13 @@ fi
 
 if [[ "$what" == all || "$what" == load ]]; then
   # Closed loop: as fast as 64 chains go, each phase 10 s.
-  run load "$bin" load --chains 64 --duration 10s
+  run load "$bench" load --chains 64 --duration 10s
   # Paced at the target rate: latency at 20,000 requests/s.
-  run load-paced "$bin" load --chains 64 --duration 10s --rate 20000
+  run load-paced "$bench" load --chains 64 --duration 10s --rate 20000
   # Memory: 1,000,000 refreshes against one serve process.
-  run memory "$bin" load --chains 64 --phases refresh --requests 1000000 \
+  run memory "$bench" load --chains 64 --phases refresh --requests 1000000 \
     --duration 300s --warmup 0s
   # Robustness: valid and hostile traffic for 60 s.
-  run soak "$bin" soak --duration 60s
+  run soak "$bench" soak --duration 60s
 fi
 echo; echo "results in $out/"

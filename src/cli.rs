@@ -50,12 +50,6 @@ pub enum Command {
     Mutants(MutantsArgs),
     /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
     StoreKeygen,
-    /// Benchmark: token chains and error traffic against a double on 127.0.0.1.
-    Load(crate::commands::load::LoadArgs),
-    /// Robustness: valid and hostile traffic for a while; every answer must be well-formed.
-    Soak(crate::commands::load::SoakArgs),
-    /// Benchmark: the suite against the same requests from a bare reqwest loop.
-    BenchSuite(crate::commands::bench_suite::BenchSuiteArgs),
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.

@@ -8,7 +8,7 @@ mod commands;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use commands::{bench_suite, check, load, matrix, serve};
+use commands::{check, matrix, serve};
 use payu_contract::config::Settings;
 use payu_contract::report::exit;
 use payu_contract::report::terminal::{Style, Verbosity};
@@ -54,9 +54,6 @@ fn main() -> ExitCode {
             exit::PASSED
         }
         Command::Mutants(args) => matrix::mutants(args),
-        Command::Load(args) => load::load(args),
-        Command::Soak(args) => load::soak(args),
-        Command::BenchSuite(args) => bench_suite::bench_suite(args),
     };
     ExitCode::from(code as u8)
 }

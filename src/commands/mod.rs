@@ -6,11 +6,11 @@
 //! - `serve`: the embedded double alone, as an offline sandbox
 //! - `check`: `check-credentials`, a partner's plain-words verdict
 //! - `matrix`: `mutants`, the suite against every drifted profile of the double
-//! - `load`, `bench_suite`: the load generator, the soak and the suite benchmark
+//!
+//! The load generator, the soak and the suite benchmark are development
+//! tools: they live in `tools/bench/` (the `payu-bench` binary), not here.
 
-pub mod bench_suite;
 pub mod check;
-pub mod load;
 pub mod matrix;
 pub mod run;
 pub mod serve;

@@ -1,13 +1,13 @@
-//! `payu-contract bench-suite`: how much the harness costs on top of the
+//! `payu-bench bench-suite`: how much the harness costs on top of the
 //! HTTP requests it sends.
 //!
-//! Each measurement is a fresh child process (the suite's run context is
-//! once per process) that times, on its own clock:
-//! 1. a bare reqwest loop (cold: it pays the process's one-time costs),
-//! 2. the full documented suite against the embedded double, exactly as
-//!    `payu-contract run -q` does it (runtime, double, cucumber, checks,
-//!    snapshots, report),
-//! 3. the bare loop again, three times (warm).
+//! Whole processes, spawn to exit, alternating: the product binary's
+//! `payu-contract run -q` (runtime, double, cucumber, checks, snapshots,
+//! report) against `payu-bench bench-suite --bare-only`, a bare reqwest loop
+//! of the same requests. The product binary is found beside this one (same
+//! target folder) or named with `--bin`. Each `--one` child also times the
+//! bare loop cold and warm on its own clock, and the per-request overhead
+//! of the harness's client is measured in this process.
 //!
 //! The bare loop sends the same 10 requests the suite sends, in the same
 //! order, to a fresh double: start the double, build a reqwest client with
@@ -18,7 +18,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser};
+use clap::Args;
 use payu_contract::report::exit;
 use payu_double::{self as double, ClientKind, DoubleOptions};
 use serde::{Deserialize, Serialize};
@@ -34,13 +34,14 @@ pub struct BenchSuiteArgs {
     /// Internal: only the bare loop, once (for the whole-process timing).
     #[arg(long, hide = true)]
     pub bare_only: bool,
+    /// The payu-contract binary to time (default: beside this program).
+    #[arg(long, value_name = "FILE")]
+    pub bin: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct One {
     bare_cold_us: u64,
-    suite_us: u64,
-    suite_exit: i32,
     /// The bare loop with the harness's client settings.
     bare_warm_us: Vec<u64>,
     /// The bare loop with reqwest's defaults (system trust store loaded).
@@ -77,18 +78,24 @@ pub fn bench_suite(args: BenchSuiteArgs) -> i32 {
         eprintln!("error: --runs must be 1..={MAX_RUNS}");
         return exit::CONFIG;
     }
-    parent(args.runs)
-}
-
-/// The harness's own `run` command, as `payu-contract run -q` would run it.
-fn suite() -> i32 {
-    match crate::cli::Cli::try_parse_from(["payu-contract", "run", "-q"]) {
-        Ok(crate::cli::Cli {
-            command: crate::cli::Command::Run(args),
-            ..
-        }) => crate::run(*args),
-        _ => exit::CONFIG,
+    let bin = match args.bin {
+        Some(bin) => bin,
+        None => match std::env::current_exe() {
+            Ok(me) => me.with_file_name("payu-contract"),
+            Err(e) => {
+                eprintln!("error: cannot find this program's folder ({e}): pass --bin");
+                return exit::CONFIG;
+            }
+        },
+    };
+    if !bin.is_file() {
+        eprintln!(
+            "error: {} does not exist: build it (cargo build --release) or pass --bin",
+            bin.display()
+        );
+        return exit::CONFIG;
     }
+    parent(args.runs, &bin)
 }
 
 fn one() -> i32 {
@@ -101,9 +108,6 @@ fn one() -> i32 {
         }
     };
     let bare_cold_us = t.elapsed().as_micros() as u64;
-    let t = Instant::now();
-    let suite_exit = suite();
-    let suite_us = t.elapsed().as_micros() as u64;
     let (mut bare_warm_us, mut plain_warm_us) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         for (kind, into) in [
@@ -120,8 +124,6 @@ fn one() -> i32 {
     }
     let line = One {
         bare_cold_us,
-        suite_us,
-        suite_exit,
         bare_warm_us,
         plain_warm_us,
         requests,
@@ -145,6 +147,7 @@ fn bare(kind: Bare) -> Result<usize, String> {
             .client(ClientKind::Public)
             .ok_or("no public client")?
             .clone();
+        payu_double::install_crypto_provider();
         let http = match kind {
             // The harness's client settings (src/client.rs), nothing else.
             Bare::Harness => reqwest::Client::builder()
@@ -288,9 +291,8 @@ fn spread(label: &str, v: &mut [f64], unit: &str) -> f64 {
     med
 }
 
-/// Spawn this program with `args`, wait at most 30 s; wall time and stdout.
-fn timed_child(args: &[&str]) -> Result<(Duration, String, i32), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+/// Spawn `exe` with `args`, wait at most 30 s; wall time and stdout.
+fn timed_child(exe: &std::path::Path, args: &[&str]) -> Result<(Duration, String, i32), String> {
     let t = Instant::now();
     let mut child = std::process::Command::new(exe)
         .args(args)
@@ -322,11 +324,18 @@ fn timed_child(args: &[&str]) -> Result<(Duration, String, i32), String> {
     }
 }
 
-fn parent(runs: u32) -> i32 {
+fn parent(runs: u32, bin: &std::path::Path) -> i32 {
+    let me = match std::env::current_exe() {
+        Ok(me) => me,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::NO_VERDICT;
+        }
+    };
     let mut ones = Vec::new();
     let (mut proc_suite, mut proc_bare) = (Vec::new(), Vec::new());
     for _ in 0..runs {
-        let (_, out, _) = match timed_child(&["bench-suite", "--one"]) {
+        let (_, out, _) = match timed_child(&me, &["bench-suite", "--one"]) {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -345,11 +354,15 @@ fn parent(runs: u32) -> i32 {
             }
         }
         // Whole processes, alternating so drift hits both alike.
-        for (args, into) in [
-            (&["run", "-q"][..], &mut proc_suite),
-            (&["bench-suite", "--bare-only"][..], &mut proc_bare),
+        for (exe, args, into) in [
+            (bin, &["run", "-q"][..], &mut proc_suite),
+            (
+                me.as_path(),
+                &["bench-suite", "--bare-only"][..],
+                &mut proc_bare,
+            ),
         ] {
-            match timed_child(args) {
+            match timed_child(exe, args) {
                 Ok((wall, _, 0)) => into.push(wall.as_secs_f64() * 1000.0),
                 Ok((_, out, code)) => {
                     eprintln!("error: {args:?} exited {code}: {out}");
@@ -362,9 +375,7 @@ fn parent(runs: u32) -> i32 {
             }
         }
     }
-    let failed = ones.iter().filter(|o| o.suite_exit != 0).count();
     let ms = |us: u64| us as f64 / 1000.0;
-    let mut suite: Vec<f64> = ones.iter().map(|o| ms(o.suite_us)).collect();
     let mut cold: Vec<f64> = ones.iter().map(|o| ms(o.bare_cold_us)).collect();
     let mut warm: Vec<f64> = ones
         .iter()
@@ -380,37 +391,21 @@ fn parent(runs: u32) -> i32 {
             median(&mut w)
         })
         .collect();
-    let mut ratio_warm: Vec<f64> = suite.iter().zip(&warm).map(|(s, b)| s / b).collect();
-    let mut ratio_plain: Vec<f64> = suite.iter().zip(&plain).map(|(s, b)| s / b).collect();
-    let mut ratio_cold: Vec<f64> = suite.iter().zip(&cold).map(|(s, b)| s / b).collect();
     let requests = ones.first().map_or(0, |o| o.requests);
     println!(
         "suite vs bare reqwest: the same {requests} requests, {runs} processes, release build"
     );
-    println!("in one process (each: bare cold, suite, then 3x both bare loops, warm):");
-    let s = spread("suite (`run -q` in-process, all of it)", &mut suite, "ms");
+    println!("in one process (each: bare cold, then 3x both bare loops, warm):");
     spread("bare loop, harness client, cold (1st)", &mut cold, "ms");
-    let w = spread(
+    spread(
         "bare loop, harness client, warm (median 3)",
         &mut warm,
         "ms",
     );
-    let p = spread(
+    spread(
         "bare loop, reqwest defaults, warm (median 3)",
         &mut plain,
         "ms",
-    );
-    spread("ratio suite / bare harness warm", &mut ratio_warm, "x ");
-    spread("ratio suite / bare harness cold", &mut ratio_cold, "x ");
-    spread(
-        "ratio suite / bare reqwest defaults",
-        &mut ratio_plain,
-        "x ",
-    );
-    println!(
-        "  ratio of medians: suite / bare harness warm {:.2}x, suite / bare reqwest defaults {:.2}x",
-        s / w,
-        s / p
     );
     match per_request() {
         Ok(()) => {}
@@ -421,16 +416,8 @@ fn parent(runs: u32) -> i32 {
     }
     println!("whole processes, spawn to exit:");
     let ps = spread("payu-contract run -q", &mut proc_suite, "ms");
-    let pb = spread(
-        "payu-contract bench-suite --bare-only",
-        &mut proc_bare,
-        "ms",
-    );
+    let pb = spread("payu-bench bench-suite --bare-only", &mut proc_bare, "ms");
     println!("  ratio of medians, run / bare process: {:.2}x", ps / pb);
-    if failed > 0 {
-        println!("{failed} suite runs did not pass");
-        return exit::DRIFTED;
-    }
     exit::PASSED
 }
 
@@ -464,6 +451,7 @@ fn per_request() -> Result<(), String> {
             Scrubber::default(),
         )
         .map_err(|e| e.to_string())?;
+        payu_double::install_crypto_provider();
         let bare = reqwest::Client::builder()
             .no_proxy()
             .tls_certs_only([])
