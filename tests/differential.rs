@@ -121,6 +121,9 @@ struct Side {
 
 impl Side {
     fn new(name: &'static str, token_url: &str, fixtures: Value) -> Side {
+        // reqwest is built without a default TLS provider (plain HTTP here,
+        // but the client builder still wants one).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Side {
             name,
             base: token_url.trim_end_matches("/oauth/token").to_owned(),
