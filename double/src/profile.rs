@@ -69,6 +69,7 @@ pub enum Mutation {
     ErrorDescriptionMissing,
     BodyFormEncoded,
     ExpiresInZero,
+    FormUnparsedWithoutContentType,
 }
 
 impl Mutation {
@@ -102,6 +103,7 @@ impl Mutation {
             ErrorDescriptionMissing,
             BodyFormEncoded,
             ExpiresInZero,
+            FormUnparsedWithoutContentType,
         ]
     }
 
@@ -134,6 +136,7 @@ impl Mutation {
             ErrorDescriptionMissing => "error-description-missing",
             BodyFormEncoded => "body-form-encoded",
             ExpiresInZero => "expires-in-zero",
+            FormUnparsedWithoutContentType => "form-unparsed-without-content-type",
         }
     }
 
@@ -192,6 +195,9 @@ impl Mutation {
                 "success body is application/x-www-form-urlencoded key=value pairs instead of JSON"
             }
             ExpiresInZero => "`expires_in` is 0",
+            FormUnparsedWithoutContentType => {
+                "a POST without Content-Type is not parsed, as Rails does (not a drift: the documented request sends its Content-Type)"
+            }
         }
     }
 }
@@ -457,6 +463,7 @@ impl Behaviour {
                     ErrorDescriptionMissing => b.error_description = false,
                     BodyFormEncoded => b.body.form_encoded = true,
                     ExpiresInZero => b.body.expires_in_zero = true,
+                    FormUnparsedWithoutContentType => b.unparsed_without_content_type = true,
                 }
             }
         }

@@ -114,10 +114,11 @@ fn profiles_by_name() {
         "error-description-missing",
         "body-form-encoded",
         "expires-in-zero",
+        "form-unparsed-without-content-type",
     ] {
         let p = Profile::parse(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!(p.name(), name);
         assert!(!p.description().is_empty());
     }
-    assert_eq!(all.len(), 29);
+    assert_eq!(all.len(), 32);
 }
