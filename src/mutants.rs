@@ -139,6 +139,12 @@ fn doorkeeper_5_x() -> Vec<MustSee> {
             ErrorDescriptionChanged,
             "/error_description",
         ),
+        // The same new text inside WWW-Authenticate.
+        in_scenario(
+            WITHOUT_GRANT_TYPE,
+            ErrorDescriptionChanged,
+            "header:WWW-Authenticate/error_description",
+        ),
     ]
 }
 
@@ -814,13 +820,13 @@ mod tests {
         more.push("brand-new-mutant");
         assert!(matches!(plan(&more), Err(PlanError::Unlisted(m)) if m == "brand-new-mutant"));
         assert!(matches!(plan(&names[1..]), Err(PlanError::Stale(_))));
-        // The three harmless profiles pass; the HTML page gives no verdict.
+        // The four harmless profiles pass; the HTML page gives no verdict.
         let passing: Vec<&str> = planned
             .iter()
             .filter(|e| e.expected == Expected::Pass)
             .map(|e| e.profile)
             .collect();
-        assert_eq!(passing.len(), 3, "{passing:?}");
+        assert_eq!(passing.len(), 4, "{passing:?}");
         assert_eq!(row_for("html-502").expected, Expected::NoVerdict);
     }
 
