@@ -210,7 +210,7 @@ pub enum StoreError {
     BadKey,
     /// Another run holds the lock.
     #[error(
-        "token store {} is locked by another run ({} still held after {}): wait for that run to finish or raise the lock timeout",
+        "token store {} is locked by another run ({} still held after {}): wait for that run to finish, or wait longer with PAYU_LOCK_TIMEOUT / --lock-timeout (seconds)",
         .path.display(), .lock_path.display(), humantime::format_duration(*.waited)
     )]
     LockTimeout {

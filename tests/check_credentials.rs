@@ -264,7 +264,7 @@ fn status_drifts_of_the_probes_are_reported() {
     assert!(
         drifts
             .iter()
-            .any(|d| d.contains("the client probe (invalid_grant)") && d.contains("expected 401, got 400")),
+            .any(|d| d.contains("the client probe: invalid_grant") && d.contains("status: expected 401, got 400")),
         "{drifts:?}"
     );
     // invalid_client stays 401 on 5.5: not a drift.

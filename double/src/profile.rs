@@ -70,6 +70,9 @@ pub enum Mutation {
     BodyFormEncoded,
     ExpiresInZero,
     FormUnparsedWithoutContentType,
+    BasicAuthIgnored,
+    ConfidentialSecretOptional,
+    ScopeNotChecked,
 }
 
 impl Mutation {
@@ -104,6 +107,9 @@ impl Mutation {
             BodyFormEncoded,
             ExpiresInZero,
             FormUnparsedWithoutContentType,
+            BasicAuthIgnored,
+            ConfidentialSecretOptional,
+            ScopeNotChecked,
         ]
     }
 
@@ -137,6 +143,9 @@ impl Mutation {
             BodyFormEncoded => "body-form-encoded",
             ExpiresInZero => "expires-in-zero",
             FormUnparsedWithoutContentType => "form-unparsed-without-content-type",
+            BasicAuthIgnored => "basic-auth-ignored",
+            ConfidentialSecretOptional => "confidential-secret-optional",
+            ScopeNotChecked => "scope-not-checked",
         }
     }
 
@@ -198,6 +207,13 @@ impl Mutation {
             FormUnparsedWithoutContentType => {
                 "a POST without Content-Type is not parsed, as Rails does (not a drift: the documented request sends its Content-Type)"
             }
+            BasicAuthIgnored => {
+                "HTTP Basic client credentials are ignored (only the form fields count)"
+            }
+            ConfidentialSecretOptional => {
+                "a confidential client is authenticated without its secret"
+            }
+            ScopeNotChecked => "a refresh may ask for a scope wider than the one granted",
         }
     }
 }
@@ -306,6 +322,9 @@ pub(crate) struct Behaviour {
     pub missing_grant_type_unsupported: bool,
     pub invalid_grant_as_invalid_request: bool,
     pub public_client_needs_secret: bool,
+    pub basic_auth_ignored: bool,
+    pub confidential_secret_optional: bool,
+    pub scope_not_checked: bool,
     pub rotation: Rotation,
     pub html_502: bool,
     pub slow: Option<Duration>,
@@ -377,6 +396,9 @@ impl Behaviour {
             missing_grant_type_unsupported: false,
             invalid_grant_as_invalid_request: false,
             public_client_needs_secret: false,
+            basic_auth_ignored: false,
+            confidential_secret_optional: false,
+            scope_not_checked: false,
             rotation: Rotation::Rotate,
             html_502: false,
             slow: None,
@@ -464,6 +486,9 @@ impl Behaviour {
                     BodyFormEncoded => b.body.form_encoded = true,
                     ExpiresInZero => b.body.expires_in_zero = true,
                     FormUnparsedWithoutContentType => b.unparsed_without_content_type = true,
+                    BasicAuthIgnored => b.basic_auth_ignored = true,
+                    ConfidentialSecretOptional => b.confidential_secret_optional = true,
+                    ScopeNotChecked => b.scope_not_checked = true,
                 }
             }
         }

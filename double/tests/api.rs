@@ -120,5 +120,5 @@ fn profiles_by_name() {
         assert_eq!(p.name(), name);
         assert!(!p.description().is_empty());
     }
-    assert_eq!(all.len(), 32);
+    assert_eq!(all.len(), 35);
 }

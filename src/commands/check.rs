@@ -6,7 +6,8 @@
 
 use crate::cli::CheckArgs;
 use payu_contract::assets::Assets;
-use payu_contract::client::{ClientAuth, Exchange, TokenClient, TokenRequest};
+use payu_contract::client::{Exchange, TokenClient};
+use payu_contract::oauth::{self, Request};
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::onboarding::{
@@ -20,9 +21,6 @@ use payu_contract::tokens::{
 };
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
-
-const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the human-readable lines go: stdout, or stderr when stdout is
 /// reserved for the new token.
@@ -45,12 +43,12 @@ fn usage(message: impl std::fmt::Display) -> i32 {
     exit::CONFIG
 }
 
-pub fn check(args: CheckArgs) -> i32 {
+pub fn check(args: CheckArgs, mut settings: Settings) -> i32 {
     crate::init_logs("warn");
-    let mut settings = crate::settings_from(&args.target);
+    settings.allow_production = args.target.allow_production;
     let tty = std::io::stdin().is_terminal();
     if tty
-        && !is_local(&settings)
+        && !settings.is_local()
         && let Err(e) = ask_client(&mut settings)
     {
         return usage(e);
@@ -59,20 +57,13 @@ pub fn check(args: CheckArgs) -> i32 {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     let Some(runtime) = crate::runtime() else {
         return exit::NO_VERDICT;
     };
     runtime.block_on(run(config, args, tty))
-}
-
-fn is_local(s: &Settings) -> bool {
-    let t = s.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let u = s
-        .token_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    u.is_none() && matches!(t, None | Some("local"))
 }
 
 /// A visible prompt on stderr, answered on stdin.
@@ -96,20 +87,16 @@ fn ask_hidden(prompt: &str) -> Result<Secret<String>, String> {
 
 /// On a terminal: the client id and secret, when not set.
 fn ask_client(settings: &mut Settings) -> Result<(), String> {
-    if settings
-        .client_id
-        .as_deref()
-        .is_none_or(|s| s.trim().is_empty())
-    {
+    if !settings.is_set("PAYU_CLIENT_ID") {
         let id = ask_visible("Client id (PAYU_CLIENT_ID): ")?;
-        settings.client_id = Some(id);
+        settings.set_typed("PAYU_CLIENT_ID", id);
     }
-    // Set but empty means "no secret" on purpose: only an unset one is asked for.
-    if std::env::var_os("PAYU_CLIENT_SECRET").is_none() {
+    // An empty value is unset, like everywhere: an unset secret is asked for.
+    if !settings.is_set("PAYU_CLIENT_SECRET") {
         let s = ask_hidden(
             "Client secret (PAYU_CLIENT_SECRET, hidden; press Enter if you have none): ",
         )?;
-        settings.client_secret = Some(s);
+        settings.set_typed("PAYU_CLIENT_SECRET", s.expose().clone());
     }
     Ok(())
 }
@@ -151,6 +138,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         target_line,
     } = prepared;
     let auth = config.client_auth;
+    let who = oauth::Client::of(&creds, auth);
     if !args.json {
         out.line(format!("Checking credentials against {target_line}"));
         out.line(format!(
@@ -192,7 +180,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         consumed: None,
         probe_rotation_stored_in: None,
     };
-    let send = async |name: &str, req: TokenRequest, steps: &mut Vec<(String, Exchange)>| {
+    let send = async |name: &str, req: Request, steps: &mut Vec<(String, Exchange)>| {
         let ex = client.send(&req).await;
         let answer = ob::classify(&ex.outcome);
         if !args.json {
@@ -208,7 +196,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     if let Some(t) = &token {
         let a = send(
             "token probe (wrong secret on purpose)",
-            ob::token_probe(auth, &creds.client_id, t),
+            Request::liveness_probe(&who, t),
             &mut steps,
         )
         .await;
@@ -216,7 +204,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
             // A server that ignores the secret has just rotated the token.
             let resp = steps.last().and_then(|(_, e)| e.outcome.as_ref().ok());
             if let (Some(new), Some((st, chain))) =
-                (resp.and_then(ob::new_refresh_token), store.as_mut())
+                (resp.and_then(oauth::issued_refresh_token), store.as_mut())
                 && st.record_rotation(chain, new).is_ok()
             {
                 obs.probe_rotation_stored_in = Some(st.path().display().to_string());
@@ -237,7 +225,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     if !stopped(&obs) {
         let a = send(
             "client probe (Get Token for a made-up user)",
-            ob::client_probe(auth, &creds.client_id, creds.client_secret.as_ref()),
+            Request::client_probe(&who),
             &mut steps,
         )
         .await;
@@ -246,7 +234,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         if refused && creds.client_secret.is_some() {
             let a = send(
                 "client probe without the secret",
-                ob::client_probe(auth, &creds.client_id, None),
+                Request::client_probe(&who.without_secret()),
                 &mut steps,
             )
             .await;
@@ -255,8 +243,9 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     }
     // 4. The Get Token user.
     if !stopped(&obs)
-        && let Some(req) = ob::user_probe(auth, &creds)
+        && let (Some(user), Some(pass)) = (&creds.username, &creds.password)
     {
+        let req = Request::user_probe(&who, user, pass);
         let a = send("user probe (made-up scope)", req, &mut steps).await;
         obs.user_probe = Some(a);
     }
@@ -266,9 +255,9 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         let (kind, req) = match &token {
             Some(t) => (
                 ConsumeKind::Refresh,
-                Some(ob::refresh_request(auth, &creds, t)),
+                Some(Request::refresh(&who, t)),
             ),
-            None => (ConsumeKind::GetToken, ob::get_token_request(auth, &creds)),
+            None => (ConsumeKind::GetToken, Request::get_token_for(&creds, auth)),
         };
         if let Some(req) = req {
             let consuming = matches!(kind, ConsumeKind::Refresh);
@@ -289,7 +278,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
             let mut drifts = Vec::new();
             let mut stored_in = None;
             if let Answer::Success { .. } = a {
-                new_token = resp.and_then(ob::new_refresh_token);
+                new_token = resp.and_then(oauth::issued_refresh_token);
                 if let Some(t) = &new_token {
                     client.scrubber().add(t.expose());
                     if let Some((st, chain)) = store.as_mut() {
@@ -311,7 +300,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
                     Some(body) => schemas.check("token", body).unwrap_or_default(),
                     None => vec![payu_contract::contract::drift::Drift::new(
                         payu_contract::contract::drift::DriftClass::BodyNotJson,
-                        "/",
+                        payu_contract::contract::DriftPath::field("/"),
                         "a JSON object",
                         "a body that is not JSON",
                     )],
@@ -365,7 +354,7 @@ async fn prepare(
     let mut creds = config.credentials.clone();
     match &config.target {
         Target::Local { .. } => {
-            if std::env::var_os("PAYU_CLIENT_ID").is_some() || args.target.client_id.is_some() {
+            if !config.credentials.client_id.is_empty() {
                 out.line("note: --target local checks the embedded sandbox with its own test client; your PAYU_CLIENT_ID and secrets are not used (pass --target uat or a URL to check them)");
             }
             let running = double::start(
@@ -424,11 +413,11 @@ async fn prepare(
                     .map(|k| StoreKey::parse(k.expose()))
                     .transpose()
                     .map_err(usage)?;
-                let opened = tokio::task::spawn_blocking(move || {
-                    TokenStore::open(&path, key, STORE_LOCK_TIMEOUT)
-                })
-                .await
-                .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
+                let lock_timeout = config.lock_timeout;
+                let opened =
+                    tokio::task::spawn_blocking(move || TokenStore::open(&path, key, lock_timeout))
+                        .await
+                        .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
                 match opened {
                     Ok(s) => Some(s),
                     Err(e @ StoreError::LockTimeout { .. }) => {
@@ -570,7 +559,7 @@ fn print_json(
             "description": target_line,
             "live": config.target.is_live(),
         },
-        "client_auth": match config.client_auth { ClientAuth::Body => "body", ClientAuth::Basic => "basic" },
+        "client_auth": config.client_auth.as_str(),
         "mode": if args.refresh { "refresh" } else { "check" },
         "verdict": d.verdict,
         "exit_code": d.exit_code,

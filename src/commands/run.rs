@@ -3,19 +3,20 @@
 //! and turns the outcome into a report, terminal lines and an exit code.
 
 use crate::bdd::ContractWorld;
-use crate::bdd::context::{self, RunContext};
+use crate::bdd::context::{OtherClient, RunContext};
 use crate::bdd::writer::Collector;
+use crate::commands::preflight;
 use cucumber::World as _;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use futures::FutureExt as _;
 use payu_contract::assets::Assets;
-use payu_contract::chain::{NoSink, StoreSink, TokenChain};
+use payu_contract::chain::{self, NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
-use payu_contract::grant::{self, Probe};
+use payu_contract::oauth::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
@@ -26,10 +27,7 @@ use payu_contract::tokens::{
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// How long a run waits for another run holding the token store.
-const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
+use std::time::Instant;
 
 /// How a run ends when it cannot even start.
 #[derive(Debug)]
@@ -77,6 +75,7 @@ struct Prepared {
     chain: TokenChain,
     profile: Option<String>,
     double: Option<double::RunningDouble>,
+    confidential: Option<OtherClient>,
 }
 
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
@@ -85,6 +84,9 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let config = settings
         .resolve()
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     let assets = Assets::resolve(opts.features.as_deref(), opts.snapshots.as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let schemas = Schemas::load(&assets.schemas()).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -97,6 +99,59 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         })?),
     };
 
+    // Pre-flight: every precondition of the harness, before any request.
+    let documented = match &config.target {
+        Target::Local { profile } => profile == "documented",
+        Target::Live { .. } => true,
+    };
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
+        SnapshotMode::Review
+    } else {
+        SnapshotMode::CompareOnly
+    };
+    let parsed = preflight::features(&assets.features).map_err(Failure::Usage)?;
+    {
+        let chosen = preflight::selected(&parsed, tags.as_ref());
+        if chosen.is_empty() {
+            return Err(Failure::Usage(
+                match opts
+                    .tags
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(t) => format!(
+                        "--tags \"{t}\" matches no scenario in {}: check the tag names in the .feature files (e.g. @documented, @consumes, @destructive)",
+                        assets.features.display()
+                    ),
+                    None => format!(
+                        "the feature files in {} hold no scenario",
+                        assets.features.display()
+                    ),
+                },
+            ));
+        }
+        preflight::undefined_step(&chosen).map_err(Failure::Usage)?;
+        if mode == SnapshotMode::CompareOnly {
+            // A local review run records missing baselines as .snap.new;
+            // everywhere else a missing one could only be reported as drift.
+            preflight::baselines(
+                &chosen,
+                &assets.snapshots.join("documented"),
+                opts.snapshots.as_deref(),
+            )
+            .map_err(Failure::Usage)?;
+        }
+    }
+    preflight::report_paths(&[
+        ("--report-json", &opts.report_json),
+        ("--report-junit", &opts.report_junit),
+        ("--report-cucumber", &opts.report_cucumber),
+        ("--report-html", &opts.report_html),
+    ])
+    .map_err(Failure::Usage)?;
+
     let baseline = opts
         .baseline
         .as_deref()
@@ -108,16 +163,6 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let prepared = prepare(&config, &scrubber).await?;
     let client = prepared.client.clone();
 
-    let documented = prepared
-        .profile
-        .as_deref()
-        .is_none_or(|p| p == "documented");
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
-        SnapshotMode::Review
-    } else {
-        SnapshotMode::CompareOnly
-    };
     let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
     if config.target.is_live() {
         // The observed baseline: the last accepted observation of this
@@ -136,13 +181,16 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         );
     }
 
-    context::install(RunContext {
+    // The run's own context, handed to each scenario's World by the
+    // before-scenario hook: nothing about a run is process-global.
+    let ctx = Arc::new(RunContext {
         client,
         credentials: prepared.credentials.clone(),
         client_auth: config.client_auth,
         chain: prepared.chain,
         schemas,
         snapshots,
+        confidential: prepared.confidential,
         finished: Mutex::new(None),
     });
 
@@ -182,22 +230,22 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         }
     };
 
-    let collector = ContractWorld::cucumber()
-        .with_writer(Collector::new(opts.style, opts.verbosity))
+    let before_ctx = ctx.clone();
+    let after_ctx = ctx.clone();
+    let collector = ContractWorld::cucumber::<PathBuf>()
+        .with_parser(preflight::Parsed(parsed))
+        .with_writer(Collector::new(ctx.clone(), opts.style, opts.verbosity))
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
         .with_default_cli()
-        .before(|_, _, scenario, world| {
+        .before(move |_, _, scenario, world| {
             world.scenario = scenario.name.clone();
+            world.run = Some(before_ctx.clone());
             async {}.boxed_local()
         })
-        .after(|_, _, _, _, world| {
+        .after(move |_, _, _, _, world| {
             if let Some(world) = world {
-                let record = std::mem::take(&mut world.record);
-                *context::get()
-                    .finished
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(record);
+                after_ctx.put_finished(std::mem::take(&mut world.record));
             }
             async {}.boxed_local()
         })
@@ -215,16 +263,17 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         )));
     }
 
-    if let Some(step) = collector.undefined_steps.first() {
+    if let Some(first) = collector.authoring_errors.first() {
+        let more = match collector.authoring_errors.len() {
+            1 => String::new(),
+            n => format!(" ({} more)", n - 1),
+        };
         return Err(Failure::Usage(format!(
-            "the step \"{step}\" in {} matches no step definition ({} such steps): fix its wording (`payu-contract run --help` names the features folder)",
-            assets.features.display(),
-            collector.undefined_steps.len()
+            "{first}{more}: fix the feature file (docs/writing-scenarios.md lists the step vocabulary and placeholders)"
         )));
     }
     let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
-    let ctx = context::get();
     let token_unknown = ctx.chain.is_unknown();
     let summary = Summary::of(&scenarios);
     let (verdict, exit_code) = report::overall(&summary, token_unknown);
@@ -232,6 +281,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         Some("the refresh token state is unknown: a refresh was sent and its answer was lost. The store keeps the old token marked possibly consumed; if the next run is refused with invalid_grant, start a new chain with PAYU_REFRESH_TOKEN or the Get Token call (PAYU_USERNAME/PAYU_PASSWORD).".to_owned())
     } else if summary.total == 0 {
         Some("no scenario matched: check --tags".to_owned())
+    } else if summary.no_verdict > 0 && summary.drifted == 0 {
+        // The run's reason is what -q shows: the first scenario's why.
+        scenarios
+            .iter()
+            .find(|s| s.verdict == Verdict::NoVerdict)
+            .and_then(|s| s.reason.clone())
+            .map(|r| format!("no verdict: {r}"))
     } else {
         None
     };
@@ -257,15 +313,19 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         since_baseline: None,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
-    for s in run_report
+    // The scenarios skipped before they ran come last in the report: they
+    // are numbered after the ones that ran.
+    let total = run_report.scenarios.len();
+    for (i, s) in run_report
         .scenarios
         .iter()
-        .filter(|s| s.verdict == Verdict::Skipped)
+        .enumerate()
+        .skip(collector.scenarios.len())
     {
         if opts.verbosity != Verbosity::Quiet {
             print!(
                 "{}",
-                report::terminal::scenario_lines(s, opts.style, opts.verbosity, 0, 0)
+                report::terminal::scenario_lines(s, opts.style, opts.verbosity, i + 1, total)
             );
         }
     }
@@ -361,6 +421,19 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             ] {
                 scrubber.add(s);
             }
+            let confidential = fixtures
+                .clients
+                .iter()
+                .find(|c| c.kind == ClientKind::Confidential)
+                .map(|c| {
+                    scrubber.add(&c.client_secret);
+                    scrubber.add(&c.refresh_token);
+                    OtherClient {
+                        client_id: c.client_id.clone(),
+                        client_secret: Secret::new(c.client_secret.clone()),
+                        refresh_token: Secret::new(c.refresh_token.clone()),
+                    }
+                });
             let token_url = url::Url::parse(&running.token_url())
                 .map_err(|e| Failure::NoVerdict(format!("the double reported a bad URL: {e}")))?;
             Ok(Prepared {
@@ -370,6 +443,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                 chain: TokenChain::new(Secret::new(client.refresh_token), Box::new(NoSink)),
                 profile: Some(profile.clone()),
                 double: Some(running),
+                confidential,
             })
         }
         Target::Live { url, .. } => {
@@ -382,6 +456,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                 chain,
                 profile: None,
                 double: None,
+                confidential: None,
             })
         }
     }
@@ -404,8 +479,9 @@ async fn live_chain(
         .transpose()
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let store_path = config.token_store.clone();
+    let lock_timeout = config.lock_timeout;
     let mut store =
-        tokio::task::spawn_blocking(move || TokenStore::open(&store_path, key, STORE_LOCK_TIMEOUT))
+        tokio::task::spawn_blocking(move || TokenStore::open(&store_path, key, lock_timeout))
             .await
             .map_err(|e| Failure::NoVerdict(format!("the token store could not be opened: {e}")))?
             .map_err(|e| match e {
@@ -423,7 +499,7 @@ async fn live_chain(
             client.scrubber().add(t.expose());
             // An earlier run sent this token and never learned the outcome.
             // Ask the server without spending it.
-            match grant::probe(client, &creds.client_id, &t).await {
+            match chain::probe(client, &oauth::Client::of(creds, config.client_auth), &t).await {
                 Ok(Probe::Alive) => {
                     store.mark_live(&chain_id).map_err(store_err)?;
                     tracing::info!(
@@ -431,8 +507,8 @@ async fn live_chain(
                     );
                     t
                 }
-                Ok(Probe::Dead) if grant::password_request(creds).is_some() => {
-                    mint(client, creds, &mut store, &chain_id).await?
+                Ok(Probe::Dead) if creds.username.is_some() && creds.password.is_some() => {
+                    mint(client, creds, config.client_auth, &mut store, &chain_id).await?
                 }
                 Ok(Probe::Dead) => {
                     return Err(Failure::NoVerdict(format!(
@@ -448,8 +524,8 @@ async fn live_chain(
                 }
             }
         }
-        None if grant::password_request(creds).is_some() => {
-            mint(client, creds, &mut store, &chain_id).await?
+        None if creds.username.is_some() && creds.password.is_some() => {
+            mint(client, creds, config.client_auth, &mut store, &chain_id).await?
         }
         None => {
             return Err(Failure::Usage(format!(
@@ -472,10 +548,11 @@ async fn live_chain(
 async fn mint(
     client: &TokenClient,
     creds: &Credentials,
+    auth: oauth::ClientAuth,
     store: &mut LockedStore,
     chain_id: &ChainId,
 ) -> Result<Secret<String>, Failure> {
-    let token = grant::get_token(client, creds)
+    let token = chain::get_token(client, creds, auth)
         .await
         .map_err(Failure::NoVerdict)?;
     client.scrubber().add(token.expose());
@@ -487,4 +564,73 @@ async fn mint(
         .put(chain_id, entry)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(report: &std::path::Path) -> RunOptions {
+        RunOptions {
+            tags: None,
+            features: None,
+            snapshots: None,
+            report_json: Some(report.to_path_buf()),
+            report_junit: None,
+            report_cucumber: None,
+            report_html: None,
+            baseline: None,
+            verbosity: Verbosity::Quiet,
+            style: Style::plain(),
+        }
+    }
+
+    /// The embedded double with `profile`, and no other setting.
+    fn local(profile: &str) -> Settings {
+        let profile = profile.to_owned();
+        Settings::gather(
+            &[],
+            move |var| (var == "PAYU_PROFILE").then(|| profile.clone()),
+            None,
+        )
+    }
+
+    /// No process-global run state: two suites run at once in one process,
+    /// each against its own double, and each reaches its own verdict (with
+    /// a shared context, one run's checks would land in the other's report,
+    /// or the second run could not start at all).
+    #[tokio::test(flavor = "current_thread")]
+    async fn two_suites_in_one_process_each_get_their_own_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+        let (ra, rb) = futures::join!(
+            run(local("keys-reordered"), opts(&a)),
+            run(local("scope-not-checked"), opts(&b)),
+        );
+        assert_eq!(ra.unwrap(), exit::PASSED);
+        assert_eq!(rb.unwrap(), exit::DRIFTED);
+        let read = |p: &std::path::Path| -> RunReport {
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        let (a, b) = (read(&a), read(&b));
+        assert_eq!(a.target.profile.as_deref(), Some("keys-reordered"));
+        assert_eq!(b.target.profile.as_deref(), Some("scope-not-checked"));
+        assert_eq!(a.summary.drifted, 0);
+        assert_eq!(a.summary.passed, a.summary.total);
+        let drifted: Vec<&str> = b
+            .scenarios
+            .iter()
+            .filter(|s| s.verdict == Verdict::Drifted)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(drifted, ["A scope wider than the one granted is refused"]);
+        // Each report holds its own exchanges only: one double's URL each.
+        for (r, other) in [(&a, &b), (&b, &a)] {
+            for s in &r.scenarios {
+                for e in &s.exchanges {
+                    assert_ne!(e.request.url, other.target.token_url);
+                }
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! headers, single fields, rotation. Each function compares one documented
 //! value with what was observed and returns the drifts, already classified.
 
-use super::drift::{Drift, DriftClass};
+use super::drift::{Drift, DriftClass, DriftPath};
 use crate::redact;
 use serde_json::Value;
 
@@ -12,7 +12,7 @@ pub fn status(expected: u16, observed: u16) -> Vec<Drift> {
     }
     vec![Drift::new(
         DriftClass::StatusCodeChanged,
-        "status",
+        DriftPath::Status,
         expected.to_string(),
         observed.to_string(),
     )]
@@ -25,7 +25,7 @@ pub fn json_body(body: Option<&Value>, raw: &str, content_type: Option<&str>) ->
         Some(Value::Object(_)) => vec![],
         Some(other) => vec![Drift::new(
             DriftClass::BodyNotJson,
-            "body",
+            DriftPath::Body,
             "a JSON object",
             format!("JSON {}", json_kind(other)),
         )],
@@ -33,7 +33,7 @@ pub fn json_body(body: Option<&Value>, raw: &str, content_type: Option<&str>) ->
             let snippet: String = raw.chars().take(60).collect();
             vec![Drift::new(
                 DriftClass::BodyNotJson,
-                "body",
+                DriftPath::Body,
                 "a JSON object",
                 format!(
                     "{} body starting {:?}",
@@ -59,7 +59,7 @@ fn json_kind(v: &Value) -> &'static str {
 /// A top-level string field with an exact documented value. `class` names
 /// what a difference means here (error code, description, token type).
 pub fn string_field(body: &Value, field: &str, expected: &str, class: DriftClass) -> Vec<Drift> {
-    let path = format!("/{field}");
+    let path = DriftPath::field(&format!("/{field}"));
     match body.get(field) {
         None => vec![Drift::new(
             DriftClass::FieldMissing,
@@ -86,7 +86,7 @@ pub fn string_field(body: &Value, field: &str, expected: &str, class: DriftClass
 /// Header values compared as media-type-aware text: case and blanks around
 /// `;` and `,` do not matter, anything else does.
 pub fn header(headers: &[(String, String)], name: &str, expected: &str) -> Vec<Drift> {
-    let path = format!("header:{name}");
+    let path = DriftPath::header(name);
     match header_value(headers, name) {
         None => vec![Drift::new(
             DriftClass::HeaderMissing,
@@ -104,7 +104,7 @@ pub fn header(headers: &[(String, String)], name: &str, expected: &str) -> Vec<D
 pub fn www_authenticate(headers: &[(String, String)], error: &str) -> Vec<Drift> {
     let name = "WWW-Authenticate";
     let expected = format!("Bearer ... error=\"{error}\"");
-    let path = format!("header:{name}");
+    let path = DriftPath::header(name);
     match header_value(headers, name) {
         None => vec![Drift::new(
             DriftClass::HeaderMissing,
@@ -129,7 +129,7 @@ pub fn www_authenticate_description(headers: &[(String, String)], description: &
     let Some(v) = header_value(headers, "WWW-Authenticate") else {
         return vec![];
     };
-    let path = "header:WWW-Authenticate/error_description";
+    let path = DriftPath::header("WWW-Authenticate/error_description");
     let expected = format!("\"{description}\"");
     match v
         .split_once("error_description=\"")
@@ -139,7 +139,7 @@ pub fn www_authenticate_description(headers: &[(String, String)], description: &
         Some(d) if d == description => vec![],
         Some(d) => vec![Drift::new(
             DriftClass::ErrorDescriptionChanged,
-            path,
+            path.clone(),
             expected,
             redact::describe("error_description", &Value::String(d.to_owned())),
         )],
@@ -173,13 +173,13 @@ pub fn rotated(sent: &str, received: Option<&str>) -> Vec<Drift> {
         Some(new) if new != sent => vec![],
         Some(_) => vec![Drift::new(
             DriftClass::RotationChanged,
-            "/refresh_token",
+            DriftPath::field("/refresh_token"),
             "a new refresh token (rotation)",
             "the same refresh token that was sent",
         )],
         None => vec![Drift::new(
             DriftClass::FieldMissing,
-            "/refresh_token",
+            DriftPath::field("/refresh_token"),
             "a new refresh token",
             "absent",
         )],
@@ -192,7 +192,7 @@ pub fn replay_refused(status: u16) -> Vec<Drift> {
     if (200..300).contains(&status) {
         vec![Drift::new(
             DriftClass::RotationChanged,
-            "status",
+            DriftPath::Status,
             "the used refresh token is refused",
             format!("{status}: the used refresh token was accepted again"),
         )]
@@ -270,7 +270,7 @@ mod tests {
         let changed = hs(r#"Bearer realm="Doorkeeper", error="invalid_request", error_description="Missing required parameter: grant_type.""#);
         let d = www_authenticate_description(&changed, doc);
         assert_eq!(d[0].class, DriftClass::ErrorDescriptionChanged);
-        assert_eq!(d[0].path, "header:WWW-Authenticate/error_description");
+        assert_eq!(d[0].path.to_string(), "header:WWW-Authenticate/error_description");
         assert!(d[0].observed.contains("Missing required parameter: grant_type."));
         let none = hs(r#"Bearer realm="Doorkeeper", error="invalid_request""#);
         assert_eq!(www_authenticate_description(&none, doc)[0].observed, "absent");
