@@ -290,7 +290,11 @@ mod tests {
     /// or steps reworded, still shows the documented status and error.
     #[test]
     fn the_documented_column_is_the_checks_typed_record_not_step_text() {
-        let mut s = drifted_scenario("Refresh without grant type", DriftClass::StatusCodeChanged, "status");
+        let mut s = drifted_scenario(
+            "Refresh without grant type",
+            DriftClass::StatusCodeChanged,
+            "status",
+        );
         for step in &mut s.steps {
             step.text = "something QA wrote in other words".into();
         }
@@ -302,6 +306,9 @@ mod tests {
             .find(|l| l.starts_with("Refresh without grant type"))
             .expect(&table);
         let cells: Vec<&str> = row.split_whitespace().collect();
-        assert!(cells.contains(&"401") && cells.contains(&"invalid_scope"), "{row}");
+        assert!(
+            cells.contains(&"401") && cells.contains(&"invalid_scope"),
+            "{row}"
+        );
     }
 }
