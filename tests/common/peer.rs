@@ -156,7 +156,13 @@ pub fn peer(revocation: Revocation, test: &str) -> Option<&'static Peer> {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{test}: the real Doorkeeper peer is required in CI, but {why}; {fix}");
         }
-        eprintln!("SKIPPED: {test} against real Doorkeeper 5.5, because {why}; {fix}");
+        // Straight to stderr, past the test harness's capture: a skip that
+        // only shows with --nocapture would be a silent one.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {test} against real Doorkeeper 5.5, because {why}; {fix}"
+        );
         return None;
     }
     let cell = match revocation {
