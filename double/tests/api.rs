@@ -115,10 +115,16 @@ fn profiles_by_name() {
         "body-form-encoded",
         "expires-in-zero",
         "form-unparsed-without-content-type",
+        "basic-auth-ignored",
+        "confidential-secret-optional",
+        "scope-not-checked",
     ] {
         let p = Profile::parse(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!(p.name(), name);
         assert!(!p.description().is_empty());
     }
-    assert_eq!(all.len(), 35);
+    // Every profile's name is its own: parse(name()) gives it back.
+    for p in &all {
+        assert_eq!(Profile::parse(p.name()).as_ref(), Some(p), "{}", p.name());
+    }
 }
