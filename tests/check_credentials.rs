@@ -264,11 +264,15 @@ fn status_drifts_of_the_probes_are_reported() {
     assert!(
         drifts
             .iter()
-            .any(|d| d.contains("the client probe: invalid_grant") && d.contains("status: expected 401, got 400")),
+            .any(|d| d.contains("the client probe: invalid_grant")
+                && d.contains("status: expected 401, got 400")),
         "{drifts:?}"
     );
     // invalid_client stays 401 on 5.5: not a drift.
-    assert!(!drifts.iter().any(|d| d.contains("invalid_client")), "{drifts:?}");
+    assert!(
+        !drifts.iter().any(|d| d.contains("invalid_client")),
+        "{drifts:?}"
+    );
     // The documented server: no drift.
     let documented = Served::start(&[]);
     let v = json(&env_of(&documented, dir.path()), &[], 0);

@@ -160,10 +160,16 @@ impl Side {
         self.client("confidential", "client_secret")
     }
     fn user(&self) -> String {
-        self.fixtures["user"]["username"].as_str().unwrap().to_owned()
+        self.fixtures["user"]["username"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
     fn pass(&self) -> String {
-        self.fixtures["user"]["password"].as_str().unwrap().to_owned()
+        self.fixtures["user"]["password"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
     /// A saved token; `"{name}.rt"` / `"{name}.at"`. A step that needed a
     /// token an earlier step failed to get sends this placeholder instead.
@@ -273,7 +279,11 @@ fn differences(a: &Seen, b: &Seen) -> Vec<(Field, String, String)> {
     }
     for (i, f) in HEADER_FIELDS.iter().enumerate() {
         if a.headers[i] != b.headers[i] {
-            out.push((*f, format!("{:?}", a.headers[i]), format!("{:?}", b.headers[i])));
+            out.push((
+                *f,
+                format!("{:?}", a.headers[i]),
+                format!("{:?}", b.headers[i]),
+            ));
         }
     }
     if a.body != b.body {
@@ -421,17 +431,11 @@ fn ex(name: &str, mode: Revocation, steps: Vec<Step>) -> Exchange {
 
 /// A refresh with the given fields after `grant_type=refresh_token`, for a
 /// fresh public token `t0`.
-fn refresh_with(
-    name: &str,
-    f: impl Fn(&Side, String) -> Req + Send + Sync + 'static,
-) -> Exchange {
+fn refresh_with(name: &str, f: impl Fn(&Side, String) -> Req + Send + Sync + 'static) -> Exchange {
     ex(
         name,
         Revocation::OnUse,
-        vec![
-            get_public("t0"),
-            step(move |s| f(s, s.var("t0.rt"))),
-        ],
+        vec![get_public("t0"), step(move |s| f(s, s.var("t0.rt")))],
     )
 }
 
@@ -441,102 +445,549 @@ fn written() -> Vec<Exchange> {
     let mut v = vec![
         // "Get Token", the password grant.
         ex("get-token/public-no-secret", OnUse, vec![get_public("t")]),
-        ex("get-token/public-with-secret", OnUse, vec![save("t", |s| {
-            rt(&[("grant_type", "password"), ("client_id", &s.pid()), ("client_secret", &s.psec()), ("username", &s.user()), ("password", &s.pass())])
-        })]),
+        ex(
+            "get-token/public-with-secret",
+            OnUse,
+            vec![save("t", |s| {
+                rt(&[
+                    ("grant_type", "password"),
+                    ("client_id", &s.pid()),
+                    ("client_secret", &s.psec()),
+                    ("username", &s.user()),
+                    ("password", &s.pass()),
+                ])
+            })],
+        ),
         ex("get-token/confidential", OnUse, vec![get_confidential("t")]),
-        ex("get-token/confidential-no-secret", OnUse, vec![step(|s| {
-            rt(&[("grant_type", "password"), ("client_id", &s.cid()), ("username", &s.user()), ("password", &s.pass())])
-        })]),
-        ex("get-token/wrong-password", OnUse, vec![step(|s| {
-            rt(&[("grant_type", "password"), ("client_id", &s.pid()), ("username", &s.user()), ("password", "nope")])
-        })]),
-        ex("get-token/no-client", OnUse, vec![step(|s| {
-            rt(&[("grant_type", "password"), ("username", &s.user()), ("password", &s.pass())])
-        })]),
-        ex("get-token/wider-scope", OnUse, vec![step(|s| {
-            rt(&[("grant_type", "password"), ("client_id", &s.pid()), ("username", &s.user()), ("password", &s.pass()), ("scope", "hub_session payouts")])
-        })]),
+        ex(
+            "get-token/confidential-no-secret",
+            OnUse,
+            vec![step(|s| {
+                rt(&[
+                    ("grant_type", "password"),
+                    ("client_id", &s.cid()),
+                    ("username", &s.user()),
+                    ("password", &s.pass()),
+                ])
+            })],
+        ),
+        ex(
+            "get-token/wrong-password",
+            OnUse,
+            vec![step(|s| {
+                rt(&[
+                    ("grant_type", "password"),
+                    ("client_id", &s.pid()),
+                    ("username", &s.user()),
+                    ("password", "nope"),
+                ])
+            })],
+        ),
+        ex(
+            "get-token/no-client",
+            OnUse,
+            vec![step(|s| {
+                rt(&[
+                    ("grant_type", "password"),
+                    ("username", &s.user()),
+                    ("password", &s.pass()),
+                ])
+            })],
+        ),
+        ex(
+            "get-token/wider-scope",
+            OnUse,
+            vec![step(|s| {
+                rt(&[
+                    ("grant_type", "password"),
+                    ("client_id", &s.pid()),
+                    ("username", &s.user()),
+                    ("password", &s.pass()),
+                    ("scope", "hub_session payouts"),
+                ])
+            })],
+        ),
         // The documented rows.
-        refresh_with("row/without-client-secret (200)", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("row/with-client-secret", |s, t| rt(&[("client_id", &s.pid()), ("client_secret", &s.psec()), ("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("row/without-grant-type", |s, t| rt(&[("client_id", &s.pid()), ("refresh_token", &t)])),
-        refresh_with("row/without-refresh-token", |s, _| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token")])),
-        refresh_with("row/invalid-client", |_, t| rt(&[("client_id", &"ab".repeat(32)), ("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("row/invalid-grant-type", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_tokens"), ("refresh_token", &t)])),
-        refresh_with("row/invalid-refresh-token", |s, _| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &"cd".repeat(32))])),
-        // Check order.
-        refresh_with("order/bad-token-and-bad-client", |_, _| rt(&[("client_id", "nope"), ("grant_type", "refresh_token"), ("refresh_token", "nope")])),
-        refresh_with("order/bad-grant-type-and-no-token", |s, _| rt(&[("client_id", &s.pid()), ("grant_type", "client_credentials")])),
-        refresh_with("order/nothing", |_, _| rt(&[])),
-        refresh_with("order/authorization-code-not-enabled", |s, _| rt(&[("client_id", &s.pid()), ("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "https://example.com")])),
-        refresh_with("order/wrong-secret-public", |s, t| rt(&[("client_id", &s.pid()), ("client_secret", "wrong"), ("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("order/no-client-at-all", |_, t| rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("order/empty-client-id", |_, t| rt(&[("client_id", ""), ("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("order/blank-refresh-token", |s, _| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", "  ")])),
-        // Where the client authenticates.
-        refresh_with("auth/basic", |s, t| rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)]).basic(&s.pid(), &s.psec())),
-        refresh_with("auth/basic-id-only", |s, t| rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)]).basic(&s.pid(), "")),
-        refresh_with("auth/basic-wins-over-wrong-body", |s, t| rt(&[("client_id", &s.pid()), ("client_secret", "wrong"), ("grant_type", "refresh_token"), ("refresh_token", &t)]).basic(&s.pid(), &s.psec())),
-        refresh_with("auth/wrong-basic-right-body", |s, t| rt(&[("client_id", &s.pid()), ("client_secret", &s.psec()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).basic(&s.pid(), "wrong")),
-        refresh_with("auth/basic-lowercase-scheme", |s, t| {
-            let v = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", s.pid(), s.psec()));
-            rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)]).header("Authorization", &format!("basic {v}"))
+        refresh_with("row/without-client-secret (200)", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
         }),
-        refresh_with("auth/basic-not-base64", |_, t| rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)]).header("Authorization", "Basic !!!")),
+        refresh_with("row/with-client-secret", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("client_secret", &s.psec()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("row/without-grant-type", |s, t| {
+            rt(&[("client_id", &s.pid()), ("refresh_token", &t)])
+        }),
+        refresh_with("row/without-refresh-token", |s, _| {
+            rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token")])
+        }),
+        refresh_with("row/invalid-client", |_, t| {
+            rt(&[
+                ("client_id", &"ab".repeat(32)),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("row/invalid-grant-type", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_tokens"),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("row/invalid-refresh-token", |s, _| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &"cd".repeat(32)),
+            ])
+        }),
+        // Check order.
+        refresh_with("order/bad-token-and-bad-client", |_, _| {
+            rt(&[
+                ("client_id", "nope"),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "nope"),
+            ])
+        }),
+        refresh_with("order/bad-grant-type-and-no-token", |s, _| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "client_credentials"),
+            ])
+        }),
+        refresh_with("order/nothing", |_, _| rt(&[])),
+        refresh_with("order/authorization-code-not-enabled", |s, _| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "authorization_code"),
+                ("code", "x"),
+                ("redirect_uri", "https://example.com"),
+            ])
+        }),
+        refresh_with("order/wrong-secret-public", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("client_secret", "wrong"),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("order/no-client-at-all", |_, t| {
+            rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)])
+        }),
+        refresh_with("order/empty-client-id", |_, t| {
+            rt(&[
+                ("client_id", ""),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("order/blank-refresh-token", |s, _| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "  "),
+            ])
+        }),
+        // Where the client authenticates.
+        refresh_with("auth/basic", |s, t| {
+            rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)]).basic(&s.pid(), &s.psec())
+        }),
+        refresh_with("auth/basic-id-only", |s, t| {
+            rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)]).basic(&s.pid(), "")
+        }),
+        refresh_with("auth/basic-wins-over-wrong-body", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("client_secret", "wrong"),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .basic(&s.pid(), &s.psec())
+        }),
+        refresh_with("auth/wrong-basic-right-body", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("client_secret", &s.psec()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .basic(&s.pid(), "wrong")
+        }),
+        refresh_with("auth/basic-lowercase-scheme", |s, t| {
+            let v = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                s.pid(),
+                s.psec()
+            ));
+            rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)])
+                .header("Authorization", &format!("basic {v}"))
+        }),
+        refresh_with("auth/basic-not-base64", |_, t| {
+            rt(&[("grant_type", "refresh_token"), ("refresh_token", &t)])
+                .header("Authorization", "Basic !!!")
+        }),
         // Confidential client, and another client's token.
-        ex("confidential/refresh-with-secret", OnUse, vec![get_confidential("c"), step(|s| rt(&[("client_id", &s.cid()), ("client_secret", &s.csec()), ("grant_type", "refresh_token"), ("refresh_token", &s.var("c.rt"))]))]),
-        ex("confidential/refresh-without-secret", OnUse, vec![get_confidential("c"), step(|s| rt(&[("client_id", &s.cid()), ("grant_type", "refresh_token"), ("refresh_token", &s.var("c.rt"))]))]),
-        ex("another-client/public-presents-confidential-token", OnUse, vec![get_confidential("c"), step(|s| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &s.var("c.rt"))]))]),
-        ex("another-client/confidential-presents-public-token", OnUse, vec![get_public("p"), step(|s| rt(&[("client_id", &s.cid()), ("client_secret", &s.csec()), ("grant_type", "refresh_token"), ("refresh_token", &s.var("p.rt"))]))]),
+        ex(
+            "confidential/refresh-with-secret",
+            OnUse,
+            vec![
+                get_confidential("c"),
+                step(|s| {
+                    rt(&[
+                        ("client_id", &s.cid()),
+                        ("client_secret", &s.csec()),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &s.var("c.rt")),
+                    ])
+                }),
+            ],
+        ),
+        ex(
+            "confidential/refresh-without-secret",
+            OnUse,
+            vec![
+                get_confidential("c"),
+                step(|s| {
+                    rt(&[
+                        ("client_id", &s.cid()),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &s.var("c.rt")),
+                    ])
+                }),
+            ],
+        ),
+        ex(
+            "another-client/public-presents-confidential-token",
+            OnUse,
+            vec![
+                get_confidential("c"),
+                step(|s| {
+                    rt(&[
+                        ("client_id", &s.pid()),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &s.var("c.rt")),
+                    ])
+                }),
+            ],
+        ),
+        ex(
+            "another-client/confidential-presents-public-token",
+            OnUse,
+            vec![
+                get_public("p"),
+                step(|s| {
+                    rt(&[
+                        ("client_id", &s.cid()),
+                        ("client_secret", &s.csec()),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &s.var("p.rt")),
+                    ])
+                }),
+            ],
+        ),
         // Scope.
-        refresh_with("scope/equal", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t), ("scope", "hub_session")])),
-        refresh_with("scope/wider", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t), ("scope", "hub_session payouts")])),
-        refresh_with("scope/other", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t), ("scope", "payouts")])),
-        refresh_with("scope/narrower-empty", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t), ("scope", "")])),
-        refresh_with("scope/extra-spaces", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t), ("scope", "  hub_session  ")])),
+        refresh_with("scope/equal", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+                ("scope", "hub_session"),
+            ])
+        }),
+        refresh_with("scope/wider", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+                ("scope", "hub_session payouts"),
+            ])
+        }),
+        refresh_with("scope/other", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+                ("scope", "payouts"),
+            ])
+        }),
+        refresh_with("scope/narrower-empty", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+                ("scope", ""),
+            ])
+        }),
+        refresh_with("scope/extra-spaces", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+                ("scope", "  hub_session  "),
+            ])
+        }),
         // Duplicates, encodings, media types.
-        refresh_with("dup/grant-type-last-wins", |s, t| rt(&[("grant_type", "password"), ("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)])),
-        refresh_with("dup/refresh-token-last-wins", |s, t| rt(&[("grant_type", "refresh_token"), ("client_id", &s.pid()), ("refresh_token", &t), ("refresh_token", "nope")])),
-        refresh_with("dup/client-id-last-wins", |s, t| rt(&[("client_id", "nope"), ("grant_type", "refresh_token"), ("client_id", &s.pid()), ("refresh_token", &t)])),
-        refresh_with("media/json", |s, t| Req::json(serde_json::json!({"client_id": s.pid(), "grant_type": "refresh_token", "refresh_token": t}))),
-        refresh_with("media/json-number-and-array", |s, _| Req::json(serde_json::json!({"client_id": s.pid(), "grant_type": "refresh_token", "refresh_token": [1, 2], "scope": 5}))),
-        refresh_with("media/json-broken", |_, _| Req::post("{\"grant_type\":").header("Content-Type", "application/json")),
-        refresh_with("media/empty-body", |_, _| Req::post("").header("Content-Type", "application/x-www-form-urlencoded")),
-        refresh_with("media/no-content-type", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).without_content_type()),
-        refresh_with("media/text-plain", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).without_content_type().header("Content-Type", "text/plain")),
-        refresh_with("media/form-with-charset", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).without_content_type().header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")),
-        refresh_with("media/semicolon-separators", |s, t| Req::post(format!("client_id={};grant_type=refresh_token;refresh_token={t}", s.pid())).header("Content-Type", "application/x-www-form-urlencoded")),
+        refresh_with("dup/grant-type-last-wins", |s, t| {
+            rt(&[
+                ("grant_type", "password"),
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("dup/refresh-token-last-wins", |s, t| {
+            rt(&[
+                ("grant_type", "refresh_token"),
+                ("client_id", &s.pid()),
+                ("refresh_token", &t),
+                ("refresh_token", "nope"),
+            ])
+        }),
+        refresh_with("dup/client-id-last-wins", |s, t| {
+            rt(&[
+                ("client_id", "nope"),
+                ("grant_type", "refresh_token"),
+                ("client_id", &s.pid()),
+                ("refresh_token", &t),
+            ])
+        }),
+        refresh_with("media/json", |s, t| {
+            Req::json(
+                serde_json::json!({"client_id": s.pid(), "grant_type": "refresh_token", "refresh_token": t}),
+            )
+        }),
+        refresh_with("media/json-number-and-array", |s, _| {
+            Req::json(
+                serde_json::json!({"client_id": s.pid(), "grant_type": "refresh_token", "refresh_token": [1, 2], "scope": 5}),
+            )
+        }),
+        refresh_with("media/json-broken", |_, _| {
+            Req::post("{\"grant_type\":").header("Content-Type", "application/json")
+        }),
+        refresh_with("media/empty-body", |_, _| {
+            Req::post("").header("Content-Type", "application/x-www-form-urlencoded")
+        }),
+        refresh_with("media/no-content-type", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .without_content_type()
+        }),
+        refresh_with("media/text-plain", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .without_content_type()
+            .header("Content-Type", "text/plain")
+        }),
+        refresh_with("media/form-with-charset", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .without_content_type()
+            .header(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=UTF-8",
+            )
+        }),
+        refresh_with("media/semicolon-separators", |s, t| {
+            Req::post(format!(
+                "client_id={};grant_type=refresh_token;refresh_token={t}",
+                s.pid()
+            ))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+        }),
         refresh_with("media/percent-encoded-everything", |s, t| {
             let pct = |v: &str| v.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
-            Req::post(format!("{}={}&{}={}&{}={}", pct("client_id"), pct(&s.pid()), pct("grant_type"), pct("refresh_token"), pct("refresh_token"), pct(&t))).header("Content-Type", "application/x-www-form-urlencoded")
+            Req::post(format!(
+                "{}={}&{}={}&{}={}",
+                pct("client_id"),
+                pct(&s.pid()),
+                pct("grant_type"),
+                pct("refresh_token"),
+                pct("refresh_token"),
+                pct(&t)
+            ))
+            .header("Content-Type", "application/x-www-form-urlencoded")
         }),
-        refresh_with("media/plus-as-space-in-scope", |s, t| Req::post(format!("client_id={}&grant_type=refresh_token&refresh_token={t}&scope=hub_session+payouts", s.pid())).header("Content-Type", "application/x-www-form-urlencoded")),
-        refresh_with("media/query-string-only", |s, t| Req::post("").header("Content-Type", "application/x-www-form-urlencoded").query(encode(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]))),
-        refresh_with("media/query-and-body-conflict", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).query("refresh_token=nope".into())),
+        refresh_with("media/plus-as-space-in-scope", |s, t| {
+            Req::post(format!(
+                "client_id={}&grant_type=refresh_token&refresh_token={t}&scope=hub_session+payouts",
+                s.pid()
+            ))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+        }),
+        refresh_with("media/query-string-only", |s, t| {
+            Req::post("")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .query(encode(&[
+                    ("client_id", &s.pid()),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &t),
+                ]))
+        }),
+        refresh_with("media/query-and-body-conflict", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .query("refresh_token=nope".into())
+        }),
         // Methods and paths.
         refresh_with("method/get", |_, _| Req::post("").method("GET")),
-        refresh_with("method/put", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).method("PUT")),
+        refresh_with("method/put", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .method("PUT")
+        }),
         refresh_with("method/delete", |_, _| Req::post("").method("DELETE")),
-        refresh_with("path/unknown", |_, _| Req::post("").path(Path::Other("/oauth/tokens"))),
-        refresh_with("path/trailing-slash", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t)]).path(Path::Other("/oauth/token/"))),
-        refresh_with("limit/body-over-64KiB", |s, t| rt(&[("client_id", &s.pid()), ("grant_type", "refresh_token"), ("refresh_token", &t), ("pad", &"x".repeat(70_000))])),
+        refresh_with("path/unknown", |_, _| {
+            Req::post("").path(Path::Other("/oauth/tokens"))
+        }),
+        refresh_with("path/trailing-slash", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+            ])
+            .path(Path::Other("/oauth/token/"))
+        }),
+        refresh_with("limit/body-over-64KiB", |s, t| {
+            rt(&[
+                ("client_id", &s.pid()),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &t),
+                ("pad", &"x".repeat(70_000)),
+            ])
+        }),
         // The protected resource.
-        ex("resource/valid-token", OnUse, vec![get_public("t"), use_access("t")]),
-        ex("resource/unknown-token", OnUse, vec![step(|_| Req::resource(&"ef".repeat(32)))]),
-        ex("resource/no-token", OnUse, vec![step(|_| Req::resource("x").without_authorization())]),
+        ex(
+            "resource/valid-token",
+            OnUse,
+            vec![get_public("t"), use_access("t")],
+        ),
+        ex(
+            "resource/unknown-token",
+            OnUse,
+            vec![step(|_| Req::resource(&"ef".repeat(32)))],
+        ),
+        ex(
+            "resource/no-token",
+            OnUse,
+            vec![step(|_| Req::resource("x").without_authorization())],
+        ),
     ];
     // Rotation, replays and races, in both revocation modes.
     for mode in [OnUse, AtRefresh] {
         let m = mode.env_value();
         v.extend([
-            ex(&format!("rotation/{m}/chain-of-three"), mode, vec![get_public("t0"), refresh("t0", Some("t1")), refresh("t1", Some("t2")), refresh("t2", Some("t3"))]),
-            ex(&format!("rotation/{m}/replay-before-use"), mode, vec![get_public("t0"), refresh("t0", Some("t1")), refresh("t0", Some("t1b")), refresh("t1", None)]),
-            ex(&format!("rotation/{m}/replay-after-use"), mode, vec![get_public("t0"), refresh("t0", Some("t1")), use_access("t1"), refresh("t0", None), refresh("t1", None)]),
-            ex(&format!("rotation/{m}/old-access-token-after-refresh"), mode, vec![get_public("t0"), refresh("t0", Some("t1")), use_access("t0"), use_access("t1"), use_access("t0")]),
-            ex(&format!("rotation/{m}/replayed-branch-then-use"), mode, vec![get_public("t0"), refresh("t0", Some("t1")), refresh("t0", Some("t1b")), use_access("t1b"), refresh("t1", None), refresh("t1b", None), refresh("t0", None)]),
-            ex(&format!("rotation/{m}/confidential-replay"), mode, vec![get_confidential("c0"), save("c1", |s| rt(&[("client_id", &s.cid()), ("client_secret", &s.csec()), ("grant_type", "refresh_token"), ("refresh_token", &s.var("c0.rt"))])), use_access("c1"), step(|s| rt(&[("client_id", &s.cid()), ("client_secret", &s.csec()), ("grant_type", "refresh_token"), ("refresh_token", &s.var("c0.rt"))]))]),
-            ex(&format!("race/{m}/two-concurrent-refreshes"), mode, vec![get_public("t0"), Step::Race(vec![refresh_build("t0"), refresh_build("t0")])]),
+            ex(
+                &format!("rotation/{m}/chain-of-three"),
+                mode,
+                vec![
+                    get_public("t0"),
+                    refresh("t0", Some("t1")),
+                    refresh("t1", Some("t2")),
+                    refresh("t2", Some("t3")),
+                ],
+            ),
+            ex(
+                &format!("rotation/{m}/replay-before-use"),
+                mode,
+                vec![
+                    get_public("t0"),
+                    refresh("t0", Some("t1")),
+                    refresh("t0", Some("t1b")),
+                    refresh("t1", None),
+                ],
+            ),
+            ex(
+                &format!("rotation/{m}/replay-after-use"),
+                mode,
+                vec![
+                    get_public("t0"),
+                    refresh("t0", Some("t1")),
+                    use_access("t1"),
+                    refresh("t0", None),
+                    refresh("t1", None),
+                ],
+            ),
+            ex(
+                &format!("rotation/{m}/old-access-token-after-refresh"),
+                mode,
+                vec![
+                    get_public("t0"),
+                    refresh("t0", Some("t1")),
+                    use_access("t0"),
+                    use_access("t1"),
+                    use_access("t0"),
+                ],
+            ),
+            ex(
+                &format!("rotation/{m}/replayed-branch-then-use"),
+                mode,
+                vec![
+                    get_public("t0"),
+                    refresh("t0", Some("t1")),
+                    refresh("t0", Some("t1b")),
+                    use_access("t1b"),
+                    refresh("t1", None),
+                    refresh("t1b", None),
+                    refresh("t0", None),
+                ],
+            ),
+            ex(
+                &format!("rotation/{m}/confidential-replay"),
+                mode,
+                vec![
+                    get_confidential("c0"),
+                    save("c1", |s| {
+                        rt(&[
+                            ("client_id", &s.cid()),
+                            ("client_secret", &s.csec()),
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", &s.var("c0.rt")),
+                        ])
+                    }),
+                    use_access("c1"),
+                    step(|s| {
+                        rt(&[
+                            ("client_id", &s.cid()),
+                            ("client_secret", &s.csec()),
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", &s.var("c0.rt")),
+                        ])
+                    }),
+                ],
+            ),
+            ex(
+                &format!("race/{m}/two-concurrent-refreshes"),
+                mode,
+                vec![
+                    get_public("t0"),
+                    Step::Race(vec![refresh_build("t0"), refresh_build("t0")]),
+                ],
+            ),
         ]);
     }
     v
@@ -677,13 +1128,17 @@ fn gen_strategy() -> impl Strategy<Value = Gen> {
         1 => Just(Encoding::TextPlain),
         1 => Just(Encoding::PercentAll),
     ];
-    let dup = prop_oneof![8 => Just(None), 1 => Just(Some("password")), 1 => Just(Some("refresh_token"))];
+    let dup =
+        prop_oneof![8 => Just(None), 1 => Just(Some("password")), 1 => Just(Some("refresh_token"))];
     (
         (grant, token, id, secret, scope),
         (user, pass, auth, enc, dup, any::<bool>()),
     )
         .prop_map(
-            |((grant_type, refresh_token, client_id, client_secret, scope), (username, password, auth, encoding, duplicate_grant_type, mode))| Gen {
+            |(
+                (grant_type, refresh_token, client_id, client_secret, scope),
+                (username, password, auth, encoding, duplicate_grant_type, mode),
+            )| Gen {
                 grant_type,
                 refresh_token,
                 client_id,
@@ -782,7 +1237,10 @@ impl Gen {
         let mut req = match self.encoding {
             Encoding::Form => Req::form(&pairs),
             Encoding::FormNoContentType => Req::post(form()),
-            Encoding::FormCharset => Req::post(form()).header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+            Encoding::FormCharset => Req::post(form()).header(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
             Encoding::TextPlain => Req::post(form()).header("Content-Type", "text/plain"),
             Encoding::Json => {
                 let mut m = serde_json::Map::new();
@@ -793,7 +1251,10 @@ impl Gen {
             }
             Encoding::PercentAll => {
                 let pct = |v: &str| v.bytes().map(|b| format!("%{b:02x}")).collect::<String>();
-                let b: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", pct(k), pct(v))).collect();
+                let b: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
+                    .collect();
                 Req::post(b.join("&")).header("Content-Type", "application/x-www-form-urlencoded")
             }
         };
@@ -807,7 +1268,11 @@ impl Gen {
     }
 
     fn exchange(self, i: usize) -> Exchange {
-        let mode = if self.mode { Revocation::OnUse } else { Revocation::AtRefresh };
+        let mode = if self.mode {
+            Revocation::OnUse
+        } else {
+            Revocation::AtRefresh
+        };
         let mut steps = vec![];
         let mut wanted: Vec<&str> = [&self.refresh_token]
             .into_iter()
@@ -841,7 +1306,13 @@ fn generated(n: usize) -> Vec<Exchange> {
     );
     let strategy = gen_strategy();
     (0..n)
-        .map(|i| strategy.new_tree(&mut runner).unwrap().current().exchange(i))
+        .map(|i| {
+            strategy
+                .new_tree(&mut runner)
+                .unwrap()
+                .current()
+                .exchange(i)
+        })
         .collect()
 }
 
@@ -859,14 +1330,25 @@ struct Allowed {
 const ALLOWED: &[Allowed] = &[
     Allowed {
         name: "404 page",
-        applies: |r| r.path != Path::Resource && !(r.method == "POST" && matches!(r.path, Path::Token | Path::Other("/oauth/token/"))),
+        applies: |r| {
+            r.path != Path::Resource
+                && !(r.method == "POST"
+                    && matches!(r.path, Path::Token | Path::Other("/oauth/token/")))
+        },
         fields: &[Field::Body, Field::ContentType],
         reason: "an unrouted request is 404 on both; the page is the deployment's: a full Rails app serves public/404.html (what the double answers), this API-only peer app has no public/ and answers an empty body",
     },
     Allowed {
         name: "body limit",
         applies: |r| r.body.len() > 64 * 1024,
-        fields: &[Field::Status, Field::Body, Field::ContentType, Field::CacheControl, Field::Pragma, Field::WwwAuthenticate],
+        fields: &[
+            Field::Status,
+            Field::Body,
+            Field::ContentType,
+            Field::CacheControl,
+            Field::Pragma,
+            Field::WwwAuthenticate,
+        ],
         reason: "a body over the double's max_body_bytes (64 KiB) is refused by the proxy in front of Rails (nginx's 413 page, as the double answers); bare Rails parses up to Rack's 4 MiB",
     },
 ];
@@ -916,7 +1398,8 @@ async fn run_steps(side: &mut Side, steps: &[Step]) -> Vec<(Option<Req>, Vec<See
             Step::Race(builds) => {
                 let reqs: Vec<Req> = builds.iter().map(|b| b(side)).collect();
                 let side_ref = &*side;
-                let mut seen = futures::future::join_all(reqs.iter().map(|r| side_ref.send(r))).await;
+                let mut seen =
+                    futures::future::join_all(reqs.iter().map(|r| side_ref.send(r))).await;
                 seen.sort_by(|a, b| (a.status, &a.body).cmp(&(b.status, &b.body)));
                 out.push((None, seen));
             }
@@ -955,7 +1438,11 @@ async fn pair(peer: &'static Peer, profile: Profile) -> Pair {
 type Answers = Vec<(Option<Req>, Vec<Seen>, Vec<Seen>)>;
 
 async fn run_exchange(p: &Pair, e: &Exchange) -> Answers {
-    let mut real = Side::new("real Doorkeeper 5.5", &p.peer.token_url, p.peer.fixtures.clone());
+    let mut real = Side::new(
+        "real Doorkeeper 5.5",
+        &p.peer.token_url,
+        p.peer.fixtures.clone(),
+    );
     let mut double = Side::new("double", &p.double.token_url(), p.peer.fixtures.clone());
     let a = run_steps(&mut real, &e.steps).await;
     let b = run_steps(&mut double, &e.steps).await;
@@ -1015,7 +1502,10 @@ fn peers(test: &str) -> Option<[&'static Peer; 2]> {
 }
 
 async fn pairs(peers: [&'static Peer; 2], profile: Profile) -> [Pair; 2] {
-    [pair(peers[0], profile.clone()).await, pair(peers[1], profile).await]
+    [
+        pair(peers[0], profile.clone()).await,
+        pair(peers[1], profile).await,
+    ]
 }
 
 fn report(what: &str, o: &Outcome) -> String {
@@ -1042,7 +1532,12 @@ fn print_allowed() {
     say("differential: allowed differences (deployment, not server):");
     for a in ALLOWED {
         let fields: Vec<String> = a.fields.iter().map(Field::to_string).collect();
-        say(&format!("  {} [{}]: {}", a.name, fields.join(", "), a.reason));
+        say(&format!(
+            "  {} [{}]: {}",
+            a.name,
+            fields.join(", "),
+            a.reason
+        ));
     }
 }
 
@@ -1109,14 +1604,33 @@ fn documented_profile_is_told_apart() {
         eprintln!("{r}");
         let has = |exchange: &str, field: Field, needle: &str| {
             o.diffs.iter().any(|d| {
-                d.exchange == exchange && d.field == field && format!("{} {}", d.peer, d.double).contains(needle)
+                d.exchange == exchange
+                    && d.field == field
+                    && format!("{} {}", d.peer, d.double).contains(needle)
             })
         };
         // 5.1.0 (#1202): 400, not 401, for everything but invalid_client.
-        assert!(has("row/invalid-refresh-token", Field::Status, "400"), "{r}");
+        assert!(
+            has("row/invalid-refresh-token", Field::Status, "400"),
+            "{r}"
+        );
         // 5.2.0: the missing-parameter texts, in the body and the header.
-        assert!(has("row/without-refresh-token", Field::Body, "Missing required parameter: refresh_token."), "{r}");
-        assert!(has("row/without-grant-type", Field::WwwAuthenticate, "Missing required parameter: grant_type."), "{r}");
+        assert!(
+            has(
+                "row/without-refresh-token",
+                Field::Body,
+                "Missing required parameter: refresh_token."
+            ),
+            "{r}"
+        );
+        assert!(
+            has(
+                "row/without-grant-type",
+                Field::WwwAuthenticate,
+                "Missing required parameter: grant_type."
+            ),
+            "{r}"
+        );
         // invalid_client stays 401 in both: not named as a status difference.
         assert!(!has("row/invalid-client", Field::Status, "40"), "{r}");
     });

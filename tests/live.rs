@@ -217,5 +217,8 @@ fn serve_revocation_on_use() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("at-refresh, on-use") && err.contains("--revocation"), "{err}");
+    assert!(
+        err.contains("at-refresh, on-use") && err.contains("--revocation"),
+        "{err}"
+    );
 }

@@ -17,7 +17,10 @@ fn env(peer: &Peer, store: &Path) -> Vec<(String, String)> {
     let c = peer.client("public");
     vec![
         ("PAYU_TOKEN_URL".into(), peer.token_url.clone()),
-        ("PAYU_CLIENT_ID".into(), c["client_id"].as_str().unwrap().into()),
+        (
+            "PAYU_CLIENT_ID".into(),
+            c["client_id"].as_str().unwrap().into(),
+        ),
         (
             "PAYU_CLIENT_SECRET".into(),
             c["client_secret"].as_str().unwrap().into(),
@@ -85,7 +88,11 @@ fn two_scheduled_runs(revocation: Revocation, test: &str) {
             for c in s["checks"].as_array().into_iter().flatten() {
                 for d in c["drifts"].as_array().into_iter().flatten() {
                     let path = d["path"].as_str().unwrap();
-                    let path = if path.ends_with(".snap") { "<snapshot>" } else { path };
+                    let path = if path.ends_with(".snap") {
+                        "<snapshot>"
+                    } else {
+                        path
+                    };
                     seen.insert((d["class"].as_str().unwrap().to_owned(), path.to_owned()));
                 }
             }
@@ -115,7 +122,10 @@ fn two_scheduled_runs(revocation: Revocation, test: &str) {
         .append_pair("refresh_token", token)
         .finish();
     let (status, v) = post(&peer.token_url, body);
-    assert_eq!(status, 200, "the stored chain is dead ({revocation:?}): {v}");
+    assert_eq!(
+        status, 200,
+        "the stored chain is dead ({revocation:?}): {v}"
+    );
 }
 
 #[test]

@@ -90,7 +90,12 @@ async fn token_endpoint(State(state): State<DoubleState>, req: Request) -> Respo
     let result = match parsed {
         // Rails refuses an undecodable body before the app runs.
         Err(_) if b.bare_400_when_undecodable => {
-            tracing::debug!(method = "POST", path = parts.uri.path(), status = 400, "double: undecodable body");
+            tracing::debug!(
+                method = "POST",
+                path = parts.uri.path(),
+                status = 400,
+                "double: undecodable body"
+            );
             return response::bare_bad_request();
         }
         // The documented profile answers it as the malformed request it
@@ -290,7 +295,9 @@ async fn resource_endpoint(State(state): State<DoubleState>, req: Request) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.to_owned())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.to_owned())
         })
         .or_else(|| {
             url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())

@@ -189,7 +189,8 @@ mod tests {
     #[test]
     fn key_without_value_clears_the_field() {
         let mut p = Params::default();
-        p.parse_form(b"refresh_token=abc&refresh_token", true).unwrap();
+        p.parse_form(b"refresh_token=abc&refresh_token", true)
+            .unwrap();
         assert_eq!(p.refresh_token, None);
     }
 
@@ -202,7 +203,11 @@ mod tests {
             b"a=%ff",
             b"refresh_token=\xff",
         ] {
-            assert_eq!(Params::default().parse_form(bad, true), Err(Malformed), "{bad:?}");
+            assert_eq!(
+                Params::default().parse_form(bad, true),
+                Err(Malformed),
+                "{bad:?}"
+            );
         }
     }
 
@@ -218,7 +223,10 @@ mod tests {
         assert_eq!(p.client_id.as_deref(), Some("12"));
         assert_eq!(p.scope, None);
         assert_eq!(p.password, None);
-        assert_eq!(Params::default().parse_json(b"{nope", false), Err(Malformed));
+        assert_eq!(
+            Params::default().parse_json(b"{nope", false),
+            Err(Malformed)
+        );
         assert_eq!(Params::default().parse_json(b"[1]", false), Ok(()));
         // Rails 6.1: a non-empty nested value is present and matches nothing.
         let mut p = Params::default();

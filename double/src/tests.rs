@@ -1067,7 +1067,8 @@ async fn chunked_oversized_body_and_trailing_slash() {
 /// token issued from its successor is used on the protected resource.
 #[tokio::test]
 async fn revocation_modes() {
-    for (revocation, replay_before_use) in [(Revocation::AtRefresh, 401), (Revocation::OnUse, 200)] {
+    for (revocation, replay_before_use) in [(Revocation::AtRefresh, 401), (Revocation::OnUse, 200)]
+    {
         let opts = DoubleOptions {
             revocation,
             ..DoubleOptions::default()
@@ -1084,7 +1085,11 @@ async fn revocation_modes() {
         assert_eq!(r1.status, 200, "{revocation:?}");
         let at1 = r1.json()["access_token"].as_str().unwrap().to_owned();
         let replay = h.refresh_public(&rt0).await;
-        assert_eq!(replay.status, replay_before_use, "{revocation:?}: {}", replay.body);
+        assert_eq!(
+            replay.status, replay_before_use,
+            "{revocation:?}: {}",
+            replay.body
+        );
         let me = h
             .send(h.http.get(h.double.resource_url()).bearer_auth(&at1))
             .await;

@@ -267,13 +267,24 @@ mod tests {
             r#"Bearer realm="Doorkeeper", error="invalid_request", error_description="{doc}""#
         ));
         assert!(www_authenticate_description(&ok, doc).is_empty());
-        let changed = hs(r#"Bearer realm="Doorkeeper", error="invalid_request", error_description="Missing required parameter: grant_type.""#);
+        let changed = hs(
+            r#"Bearer realm="Doorkeeper", error="invalid_request", error_description="Missing required parameter: grant_type.""#,
+        );
         let d = www_authenticate_description(&changed, doc);
         assert_eq!(d[0].class, DriftClass::ErrorDescriptionChanged);
-        assert_eq!(d[0].path.to_string(), "header:WWW-Authenticate/error_description");
-        assert!(d[0].observed.contains("Missing required parameter: grant_type."));
+        assert_eq!(
+            d[0].path.to_string(),
+            "header:WWW-Authenticate/error_description"
+        );
+        assert!(
+            d[0].observed
+                .contains("Missing required parameter: grant_type.")
+        );
         let none = hs(r#"Bearer realm="Doorkeeper", error="invalid_request""#);
-        assert_eq!(www_authenticate_description(&none, doc)[0].observed, "absent");
+        assert_eq!(
+            www_authenticate_description(&none, doc)[0].observed,
+            "absent"
+        );
         assert!(www_authenticate_description(&[], doc).is_empty());
     }
 

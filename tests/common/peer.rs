@@ -58,7 +58,10 @@ impl Peer {
 
     /// Start a new peer (prefer [`peer`], which starts one per binary).
     pub fn start(revocation: Revocation) -> Result<Peer, String> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/doorkeeper/server.rb");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/doorkeeper/server.rb"
+        );
         let mut child = Command::new("ruby")
             .arg(script)
             .env("PEER_REVOCATION", revocation.env_value())
