@@ -197,6 +197,11 @@ pub struct ServeArgs {
     /// Seed the double with these fixtures (JSON, as printed at start) instead of random ones.
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+    /// When a used refresh token dies: `at-refresh` (in the refresh itself)
+    /// or `on-use` (when an access token from its successor is first used on
+    /// GET /api/me; Doorkeeper's stock migration).
+    #[arg(long, default_value = "at-refresh", value_name = "MODE")]
+    pub revocation: String,
 }
 
 #[derive(Debug, Args)]

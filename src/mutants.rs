@@ -124,13 +124,45 @@ const BASIC_AUTH: &str = "Refresh with HTTP Basic client authentication";
 const CONFIDENTIAL_NO_SECRET: &str = "A confidential client without its secret is refused";
 const WIDER_SCOPE: &str = "A scope wider than the one granted is refused";
 
+/// What every Doorkeeper 5.2+ profile must show: 400 for the documented
+/// 401s (5.1.0, #1202) and the missing-parameter texts (5.2.0).
+fn doorkeeper_5_x() -> Vec<MustSee> {
+    use DriftClass::*;
+    vec![
+        in_scenario(WITHOUT_GRANT_TYPE, StatusCodeChanged, "status"),
+        in_scenario(INVALID_REFRESH_TOKEN, StatusCodeChanged, "status"),
+        in_scenario(INVALID_GRANT_TYPE, StatusCodeChanged, "status"),
+        in_scenario(
+            WITHOUT_REFRESH_TOKEN,
+            ErrorDescriptionChanged,
+            "/error_description",
+        ),
+        in_scenario(
+            WITHOUT_GRANT_TYPE,
+            ErrorDescriptionChanged,
+            "/error_description",
+        ),
+        // The same new text inside WWW-Authenticate.
+        in_scenario(
+            WITHOUT_GRANT_TYPE,
+            ErrorDescriptionChanged,
+            "header:WWW-Authenticate/error_description",
+        ),
+    ]
+}
+
 /// THE table: every profile of the double, and what the suite must say.
 pub fn expectations() -> Vec<Expectation> {
     use DriftClass::*;
     vec![
         pass("documented"),
+        // Real Doorkeeper 5.5 (the profile the differential test verifies)
+        // and 5.2, which differs from it only in the password grant: the
+        // true drift classes of the upgrade, and no header drift.
+        drift("doorkeeper-5.5", doorkeeper_5_x()),
+        drift("doorkeeper-5.2", doorkeeper_5_x()),
         drift(
-            "doorkeeper-5.2",
+            "doorkeeper-5.6.6",
             vec![
                 in_scenario(WITHOUT_GRANT_TYPE, StatusCodeChanged, "status"),
                 in_scenario(INVALID_REFRESH_TOKEN, StatusCodeChanged, "status"),
@@ -295,6 +327,10 @@ pub fn expectations() -> Vec<Expectation> {
             slow: true,
             ..pass("slow")
         },
+        // Rails' rule (measured on real Doorkeeper 5.5): the suite sends the
+        // documented Content-Type, so a server that parses nothing without
+        // one must not be called drift.
+        pass("form-unparsed-without-content-type"),
         drift(
             "invalid-request-400",
             vec![
@@ -805,13 +841,13 @@ mod tests {
         more.push("brand-new-mutant");
         assert!(matches!(plan(&more), Err(PlanError::Unlisted(m)) if m == "brand-new-mutant"));
         assert!(matches!(plan(&names[1..]), Err(PlanError::Stale(_))));
-        // The three harmless profiles pass; the HTML page gives no verdict.
+        // The four harmless profiles pass; the HTML page gives no verdict.
         let passing: Vec<&str> = planned
             .iter()
             .filter(|e| e.expected == Expected::Pass)
             .map(|e| e.profile)
             .collect();
-        assert_eq!(passing.len(), 3, "{passing:?}");
+        assert_eq!(passing.len(), 4, "{passing:?}");
         assert_eq!(row_for("html-502").expected, Expected::NoVerdict);
     }
 

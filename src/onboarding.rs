@@ -476,12 +476,45 @@ fn fault_finding(fault: &Fault, during: &str, consuming: bool) -> Finding {
     }
 }
 
+/// The status the page documents for every error row.
+pub const DOCUMENTED_ERROR_STATUS: u16 = 401;
+
+/// The status drifts among the OAuth error answers seen (the probes, and a
+/// refused refresh): each error the page documents answers 401, so any
+/// other status is a drift, reported even when the credentials work.
+pub fn answer_drifts(obs: &Observations) -> Vec<Drift> {
+    let consumed = obs.consumed.as_ref().map(|c| &c.answer);
+    [
+        ("the token probe", obs.token_probe.as_ref()),
+        ("the client probe", obs.client_probe.as_ref()),
+        (
+            "the client probe without the secret",
+            obs.client_probe_without_secret.as_ref(),
+        ),
+        ("the user probe", obs.user_probe.as_ref()),
+        ("the refresh", consumed),
+    ]
+    .into_iter()
+    .filter_map(|(during, answer)| match answer? {
+        Answer::OAuthError { status, error } if *status != DOCUMENTED_ERROR_STATUS => {
+            Some(Drift::new(
+                DriftClass::StatusCodeChanged,
+                crate::contract::DriftPath::Status,
+                DOCUMENTED_ERROR_STATUS.to_string(),
+                format!("{status} ({during}: {error})"),
+            ))
+        }
+        _ => None,
+    })
+    .collect()
+}
+
 fn unexpected(answer: &Answer, during: &str) -> Finding {
     finding(
         Verdict::ResponseDrift,
         None,
         format!(
-            "The answer to {during} differs from the documentation: {} (documented: 401 with an OAuth error body).",
+            "The answer to {during} differs from the documentation: {} (documented: {DOCUMENTED_ERROR_STATUS} with an OAuth error body).",
             answer.short()
         ),
         "report this answer to PayU with the time it happened; rerun with --json for the details",
@@ -526,10 +559,10 @@ pub fn describe_drifts(drifts: &[Drift]) -> Vec<String> {
         .iter()
         .filter(|d| !matches!(d.class, DriftClass::FieldMissing | DriftClass::FieldAdded))
     {
-        let what = if d.path == crate::contract::DriftPath::field("/") {
-            "the body".to_owned()
-        } else {
-            format!("`{}`", key(d))
+        let what = match &d.path {
+            p if *p == crate::contract::DriftPath::field("/") => "the body".to_owned(),
+            crate::contract::DriftPath::Field(_) => format!("`{}`", key(d)),
+            other => other.to_string(),
         };
         out.push(format!(
             "{what}: expected {}, got {}",

@@ -246,6 +246,39 @@ fn shape_drift_is_named_and_the_new_token_is_still_stored() {
     json(&env, &[], 0);
 }
 
+/// Working credentials against a server that answers its errors 400 (real
+/// Doorkeeper 5.5): the verdict stays "credentials work", and the JSON
+/// names each status drift it saw instead of `drifts: []`.
+#[test]
+fn status_drifts_of_the_probes_are_reported() {
+    let served = Served::start(&["--profile", "doorkeeper-5.5"]);
+    let dir = tempfile::tempdir().unwrap();
+    let v = json(&env_of(&served, dir.path()), &[], 0);
+    assert_eq!(v["verdict"], "credentials_work", "{v:#}");
+    let drifts: Vec<&str> = v["drifts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(
+        drifts
+            .iter()
+            .any(|d| d.contains("the client probe: invalid_grant")
+                && d.contains("status: expected 401, got 400")),
+        "{drifts:?}"
+    );
+    // invalid_client stays 401 on 5.5: not a drift.
+    assert!(
+        !drifts.iter().any(|d| d.contains("invalid_client")),
+        "{drifts:?}"
+    );
+    // The documented server: no drift.
+    let documented = Served::start(&[]);
+    let v = json(&env_of(&documented, dir.path()), &[], 0);
+    assert_eq!(v["drifts"], serde_json::json!([]), "{v:#}");
+}
+
 /// A server that answers every request with `unsupported_grant_type`, as
 /// an OAuth server without the refresh grant does.
 fn no_refresh_grant_server() -> String {

@@ -160,3 +160,65 @@ fn https_with_a_private_ca_passes_and_is_refused_without_it() {
     let all = text(&out).to_lowercase();
     assert!(all.contains("tls") && all.contains("certificate"), "{all}");
 }
+
+/// `serve --revocation on-use`: a used refresh token keeps refreshing until
+/// an access token from its successor is used on the protected resource,
+/// as Doorkeeper with its stock migration does; a wrong mode is exit 2.
+#[test]
+fn serve_revocation_on_use() {
+    let served = Served::start(&["--revocation", "on-use"]);
+    let c = served.client("public");
+    let id = c["client_id"].as_str().unwrap().to_owned();
+    let seed = c["refresh_token"].as_str().unwrap().to_owned();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let refresh = |token: String| {
+            let http = http.clone();
+            let url = served.token_url.clone();
+            let id = id.clone();
+            async move {
+                let r = http
+                    .post(url)
+                    .form(&[
+                        ("client_id", id.as_str()),
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", token.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let (s1, first) = refresh(seed.clone()).await;
+        assert_eq!(s1, 200, "{first}");
+        let (s2, replay) = refresh(seed.clone()).await;
+        assert_eq!(s2, 200, "a replay before use still refreshes: {replay}");
+        let me = http
+            .get(served.token_url.replace("/oauth/token", "/api/me"))
+            .bearer_auth(first["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status().as_u16(), 200);
+        let (s3, dead) = refresh(seed).await;
+        assert_eq!((s3, dead["error"].as_str()), (401, Some("invalid_grant")));
+    });
+    let out = bin()
+        .args(["serve", "--addr", "127.0.0.1:0", "--revocation", "later"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("at-refresh, on-use") && err.contains("--revocation"),
+        "{err}"
+    );
+}

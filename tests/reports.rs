@@ -91,7 +91,7 @@ fn run(profile: &str) -> Arc<Run> {
 
 const PROFILES: &[(&str, i32)] = &[
     ("documented", 0),
-    ("doorkeeper-5.2", 1),
+    ("doorkeeper-5.6.6", 1),
     ("expire-in-renamed", 1),
     ("no-rotation", 1),
     ("html-502", 3),
@@ -143,8 +143,8 @@ fn exit_codes_follow_the_verdict() {
 // ---------------------------------------------------------------- JSON
 
 #[test]
-fn json_names_the_status_drift_of_doorkeeper_5_2() {
-    let json = run("doorkeeper-5.2").json();
+fn json_names_the_status_drift_of_doorkeeper_5_6_6() {
+    let json = run("doorkeeper-5.6.6").json();
     let s = scenario(&json, "Refresh without grant type");
     assert_eq!(s["verdict"], "drifted");
     let d = drifts(s);
@@ -543,7 +543,7 @@ fn html_has_no_external_references() {
 
 #[test]
 fn html_shows_drift_side_by_side_with_the_path() {
-    let html = run("doorkeeper-5.2").read("report.html");
+    let html = run("doorkeeper-5.6.6").read("report.html");
     for needle in [
         "id=\"summary\"",
         "id=\"documented-vs-observed\"",
@@ -583,7 +583,7 @@ fn html_loads_in_chromium() {
         println!("note: no chromium on PATH: the browser check is skipped");
         return;
     };
-    let r = run("doorkeeper-5.2");
+    let r = run("doorkeeper-5.6.6");
     let profile_dir = tempfile::tempdir().unwrap();
     let url = format!("file://{}", r.path("report.html").display());
     let out = Command::new(chromium)
@@ -623,7 +623,7 @@ fn html_loads_in_chromium() {
 
 #[test]
 fn terminal_prints_the_documented_vs_observed_table_for_drift() {
-    let r = run("doorkeeper-5.2");
+    let r = run("doorkeeper-5.6.6");
     let table = r
         .stdout
         .split("Documented vs observed")
@@ -644,7 +644,7 @@ fn terminal_prints_the_documented_vs_observed_table_for_drift() {
 fn baseline_lists_what_changed_between_runs() {
     let before = run("documented");
     let after = run_profile(
-        "doorkeeper-5.2",
+        "doorkeeper-5.6.6",
         &["--baseline", before.path("run.json").to_str().unwrap()],
     );
     assert_eq!(after.code, 1, "{}", after.stdout);

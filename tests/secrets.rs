@@ -78,7 +78,7 @@ fn no_secret_reaches_any_output() {
     // form-encoded success body), each as a live target with a token store.
     for (i, profile) in [
         "documented",
-        "doorkeeper-5.2",
+        "doorkeeper-5.6.6",
         "expire-in-renamed",
         "body-form-encoded",
         "extra-field",

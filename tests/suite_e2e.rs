@@ -77,7 +77,7 @@ fn each_documented_row_fails_on_a_wrong_server() {
             "error-code-changed",
         ),
         (
-            "doorkeeper-5.2",
+            "doorkeeper-5.6.6",
             "Refresh without refresh token",
             "error-description-changed",
         ),

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::error::OAuthError;
 use super::params::{BodyKind, Params};
 use super::response::{self, Issued};
-use super::state::{DoubleState, Grant, constant_time_eq, normalize_scope};
+use super::state::{AccessCheck, DoubleState, Grant, constant_time_eq, normalize_scope};
 
 /// The router of the double. Rails routes only `POST /oauth/token` here; any
 /// other method or path is an unrouted request, which Rails answers 404
@@ -30,6 +30,7 @@ pub(crate) fn router(state: DoubleState) -> Router {
         .route("/oauth/token", any(token_endpoint))
         // Rails ignores one trailing slash when matching routes.
         .route("/oauth/token/", any(token_endpoint))
+        .route("/api/me", any(resource_endpoint))
         .fallback(|| async { response::not_found() })
         .with_state(state)
 }
@@ -67,29 +68,38 @@ async fn token_endpoint(State(state): State<DoubleState>, req: Request) -> Respo
         return response::payload_too_large();
     };
 
+    let b = state.behaviour();
     let mut params = Params::default();
-    let kind = BodyKind::of(
-        parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.as_bytes()),
-    );
+    let kind = match parts.headers.get(header::CONTENT_TYPE) {
+        None if b.unparsed_without_content_type => BodyKind::Ignored,
+        ct => BodyKind::of(ct.map(|v| v.as_bytes())),
+    };
     let parsed = match kind {
-        BodyKind::Form => params.parse_form(&bytes),
-        BodyKind::Json => params.parse_json(&bytes),
+        BodyKind::Form => params.parse_form(&bytes, b.semicolon_separates_body),
+        BodyKind::Json => params.parse_json(&bytes, b.json_nested_present),
         BodyKind::Ignored => Ok(()),
     }
-    // Rails merges the query string over the body parameters.
+    // Rails merges the query string over the body parameters; Rack splits
+    // a query string on `&` and `;`.
     .and_then(|()| match parts.uri.query() {
-        Some(q) => params.parse_form(q.as_bytes()),
+        Some(q) => params.parse_form(q.as_bytes(), true),
         None => Ok(()),
     });
 
-    let b = state.behaviour();
     let grant_type = present(&params.grant_type);
     let result = match parsed {
-        // Rails refuses an undecodable body before the app runs; the double
-        // answers it as the malformed request it is, in the OAuth format.
+        // Rails refuses an undecodable body before the app runs.
+        Err(_) if b.bare_400_when_undecodable => {
+            tracing::debug!(
+                method = "POST",
+                path = parts.uri.path(),
+                status = 400,
+                "double: undecodable body"
+            );
+            return response::bare_bad_request();
+        }
+        // The documented profile answers it as the malformed request it
+        // is, in the OAuth format.
         Err(_) => Err(OAuthError::MALFORMED),
         Ok(()) => match grant_type {
             None if b.missing_grant_type_unsupported => Err(OAuthError::UnsupportedGrantType),
@@ -196,8 +206,11 @@ fn refresh(
     // `!credentials || !!client`) lets a request with NO client credentials
     // through; the harness's contract requires the client, so the double
     // answers invalid_client there.
-    let client = authenticate(state, headers, params)?;
-    if client != grant.client {
+    let client = match credentials(!b.basic_auth_ignored, headers, params) {
+        None if b.credentialless_refresh_invalid_grant => return Err(OAuthError::InvalidGrant),
+        _ => authenticate(state, headers, params)?,
+    };
+    if grant.client.is_some_and(|owner| owner != client) {
         return Err(OAuthError::InvalidGrant);
     }
     let scope = match present(&params.scope) {
@@ -208,17 +221,24 @@ fn refresh(
         None => grant.scope,
     };
     // Losing a race for the same token: Doorkeeper 4.x raises
-    // InvalidTokenReuse inside the row lock and answers invalid_request.
-    let refresh_token = state
+    // InvalidTokenReuse inside the row lock and answers invalid_request;
+    // 5.x raises InvalidGrantReuse (invalid_grant).
+    let (refresh_token, access_token) = state
         .rotate(
             token,
             Grant {
-                client,
+                client: grant.client,
                 scope: scope.clone(),
             },
         )
-        .map_err(|_| OAuthError::MALFORMED)?;
-    Ok(issue(state, &refresh_token, &scope))
+        .map_err(|_| {
+            if b.race_loser_invalid_grant {
+                OAuthError::InvalidGrant
+            } else {
+                OAuthError::MALFORMED
+            }
+        })?;
+    Ok(issue(state, &refresh_token, &access_token, &scope))
 }
 
 /// `PasswordAccessTokenRequest`: client, resource owner, scopes; then a new
@@ -230,7 +250,13 @@ fn password(
     headers: &HeaderMap,
     params: &Params<'_>,
 ) -> Result<Response, OAuthError> {
-    let client = authenticate(state, headers, params)?;
+    let b = state.behaviour();
+    // Before 5.5 the client was checked only when `client_id` was sent; a
+    // password grant without one then belongs to no client.
+    let client = match credentials(!b.basic_auth_ignored, headers, params) {
+        None if b.password_client_optional => None,
+        _ => Some(authenticate(state, headers, params)?),
+    };
     let user = state.user();
     let username_ok = params.username.as_deref() == Some(user.username.as_str());
     let password_ok = params
@@ -248,21 +274,55 @@ fn password(
         // Doorkeeper's default scopes: the user's (hub_session on PayU).
         None => user.scope.clone(),
     };
-    let refresh_token = state.mint(Grant {
+    let (refresh_token, access_token) = state.mint_pair(Grant {
         client,
         scope: scope.clone(),
     });
-    Ok(issue(state, &refresh_token, &scope))
+    Ok(issue(state, &refresh_token, &access_token, &scope))
 }
 
-fn issue(state: &DoubleState, refresh_token: &str, scope: &str) -> Response {
+/// `GET /api/me` behind `doorkeeper_authorize!`: the access token from
+/// `Authorization: Bearer` (case-insensitive scheme) or the
+/// `access_token` query parameter, as Doorkeeper's default
+/// `access_token_methods` read it.
+async fn resource_endpoint(State(state): State<DoubleState>, req: Request) -> Response {
+    if req.method() != Method::GET {
+        return response::not_found();
+    }
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.to_owned())
+        })
+        .or_else(|| {
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.into_owned())
+        });
+    let check = match bearer.as_deref() {
+        Some(token) if !token.trim().is_empty() => state.use_access_token(token),
+        _ => AccessCheck::Unknown,
+    };
+    tracing::debug!(method = "GET", path = "/api/me", check = ?check, "double: protected resource");
+    response::resource(match check {
+        AccessCheck::Valid => Ok(state.user().uuid_ordered.as_str()),
+        AccessCheck::Revoked => Err("The access token was revoked"),
+        AccessCheck::Unknown => Err("The access token is invalid"),
+    })
+}
+
+fn issue(state: &DoubleState, refresh_token: &str, access_token: &str, scope: &str) -> Response {
     let b = state.behaviour();
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let created_secs = created.as_secs();
     let ttl = state.ttl_secs();
-    let access_token = state.new_token();
     // Doorkeeper stores created_at with whole seconds and answers
     // `(created_at + expires_in - now).round`: 7200 configured shows as 7199
     // or 7200 depending on where in the second the token was made.
@@ -275,7 +335,7 @@ fn issue(state: &DoubleState, refresh_token: &str, scope: &str) -> Response {
     response::success(
         b,
         &Issued {
-            access_token: &access_token,
+            access_token,
             refresh_token,
             expires_in,
             scope,

@@ -37,6 +37,39 @@
 //!   fixtures) and shaped like a version-1 UUID in PayU's time-ordered layout.
 //! - `fixtures()` returns the seed: its refresh tokens are dead once rotated;
 //!   use [`DoubleState::issue_refresh_token`] for fresh ones.
+//! - Revocation of a used refresh token follows [`DoubleOptions::revocation`]
+//!   (at refresh, the default, or on first use of the new access token on
+//!   the protected resource `GET /api/me`, [`RunningDouble::resource_url`]).
+//!
+//! # `documented` and `doorkeeper-5.5`: how they differ, and why
+//!
+//! `doorkeeper-5.5` is real Doorkeeper 5.5.0 on Rails 6.1, configured like
+//! PayU's server; `tests/differential.rs` sends the same requests to it and
+//! to the real server (tests/peers/doorkeeper) and requires identical
+//! answers. `documented` is the server the PayU page describes (its texts,
+//! 401s and headers are Doorkeeper 4.4.1-5.0.x, plus `user_uuid`): it stays
+//! what a partner is promised, so it differs from 5.5 exactly here:
+//! - status: 401 for every error (5.1.0 #1202 moved all but
+//!   `invalid_client` to 400);
+//! - `invalid_request` for a missing parameter: the generic text, not
+//!   `Missing required parameter: X.` (5.2.0), in the body and in
+//!   `WWW-Authenticate`;
+//! - the loser of a refresh race: `invalid_request` (4.x's
+//!   InvalidTokenReuse), not `invalid_grant`;
+//! - a refresh with no client credentials at all: `invalid_client` (the
+//!   harness's contract, above), where every Doorkeeper answers
+//!   `invalid_grant` (the client check passes, the client match fails);
+//! - request parsing: lenient Rack as the double always read it (a POST
+//!   without Content-Type parsed as a form, `;` separating body pairs, a
+//!   nested JSON value absent, an undecodable body answered as
+//!   `invalid_request` with the token headers), where Rails 6.1 in front of
+//!   5.5 parses nothing without Content-Type, splits bodies on `&` only,
+//!   counts a nested value as present, and answers an undecodable body
+//!   with a bare empty 400. Whether Rails 5 in front of PayU's 4.4-5.0
+//!   does the same was not measured, so `documented` keeps its reading.
+//! Other versions are 5.5 plus or minus the CHANGELOG entries between them
+//! (`profile.rs`, `Behaviour::of`): `doorkeeper-5.2` (#1420 undone) and
+//! `doorkeeper-5.6.6` (the cache headers).
 
 mod conn;
 mod error;
@@ -75,6 +108,49 @@ pub struct DoubleOptions {
     /// Connection cap and timeouts, so idle or half-sent connections
     /// cannot lock other clients out.
     pub limits: ConnectionLimits,
+    /// When a used refresh token dies (the profile's rotation permitting).
+    pub revocation: Revocation,
+}
+
+/// When a refresh token that was used in a successful refresh is revoked.
+/// Real Doorkeeper (4.4.1 to 5.5) decides it from its database, not from a
+/// setting: `refresh_token_revoked_on_use?` is true when the tokens table
+/// has a `previous_refresh_token` column, which Doorkeeper's own migration
+/// template creates. The PayU page says nothing about it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Revocation {
+    /// In the refresh itself (no `previous_refresh_token` column): a replay
+    /// of the used token is `invalid_grant` at once.
+    #[default]
+    AtRefresh,
+    /// When an access token issued from the NEW refresh token is first used
+    /// on a protected resource (`GET /api/me` here; the stock migration).
+    /// Until then the used token still refreshes, issuing yet another chain.
+    OnUse,
+}
+
+impl Revocation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Revocation::AtRefresh => "at-refresh",
+            Revocation::OnUse => "on-use",
+        }
+    }
+}
+
+impl std::str::FromStr for Revocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Revocation, String> {
+        match s {
+            "at-refresh" => Ok(Revocation::AtRefresh),
+            "on-use" => Ok(Revocation::OnUse),
+            _ => Err(format!(
+                "unknown revocation mode {s:?}; known: at-refresh, on-use"
+            )),
+        }
+    }
 }
 
 impl Default for DoubleOptions {
@@ -85,6 +161,7 @@ impl Default for DoubleOptions {
             fixtures: None,
             max_body_bytes: 64 * 1024,
             limits: ConnectionLimits::default(),
+            revocation: Revocation::AtRefresh,
         }
     }
 }
@@ -209,6 +286,13 @@ impl RunningDouble {
             self.scheme,
             SocketAddr::new(ip, self.addr.port())
         )
+    }
+
+    /// The protected resource, `GET .../api/me` with `Authorization:
+    /// Bearer <access token>`: using an access token there is what revokes
+    /// the refresh token it came from under [`Revocation::OnUse`].
+    pub fn resource_url(&self) -> String {
+        self.token_url().replace("/oauth/token", "/api/me")
     }
 
     pub fn state(&self) -> &DoubleState {

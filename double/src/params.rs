@@ -21,6 +21,9 @@ pub(crate) struct Params<'a> {
     pub password: Option<Cow<'a, str>>,
 }
 
+/// Stands for a JSON array or object value: no real value contains a NUL.
+const NESTED: &str = "\u{0}[nested]";
+
 /// The body or query could not be decoded; Rails answers such a request
 /// before the app sees it.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,9 +73,10 @@ impl<'a> Params<'a> {
     }
 
     /// `application/x-www-form-urlencoded` (also the query string).
-    pub fn parse_form(&mut self, input: &'a [u8]) -> Result<(), Malformed> {
-        // Rack 2 splits on both `&` and `;` and drops spaces after them.
-        for pair in input.split(|&c| c == b'&' || c == b';') {
+    /// `semicolons`: `;` separates pairs too (Rack's query strings).
+    pub fn parse_form(&mut self, input: &'a [u8], semicolons: bool) -> Result<(), Malformed> {
+        // Rack 2 splits on `&` (and `;` where it does) and drops spaces after them.
+        for pair in input.split(|&c| c == b'&' || (semicolons && c == b';')) {
             let pair = pair.trim_ascii_start();
             if pair.is_empty() {
                 continue;
@@ -94,7 +98,10 @@ impl<'a> Params<'a> {
     /// A JSON object body, as Rails' JSON params parser reads it: scalars
     /// become their string form, nested structures are not a string and so
     /// count as absent for Doorkeeper.
-    pub fn parse_json(&mut self, input: &[u8]) -> Result<(), Malformed> {
+    /// `nested_present`: a non-empty array or object counts as a present
+    /// value that matches nothing (Rails 6.1 + Doorkeeper 5.5, measured);
+    /// otherwise as absent.
+    pub fn parse_json(&mut self, input: &[u8], nested_present: bool) -> Result<(), Malformed> {
         if input.trim_ascii().is_empty() {
             return Ok(());
         }
@@ -108,6 +115,14 @@ impl<'a> Params<'a> {
                 serde_json::Value::String(s) => Some(Cow::Owned(s)),
                 serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
                 serde_json::Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+                // Present (not `blank?`) but equal to no token, client or
+                // grant type: what Doorkeeper 5.5 makes of `[1, 2]`.
+                serde_json::Value::Array(a) if nested_present && !a.is_empty() => {
+                    Some(Cow::Borrowed(NESTED))
+                }
+                serde_json::Value::Object(o) if nested_present && !o.is_empty() => {
+                    Some(Cow::Borrowed(NESTED))
+                }
                 _ => None,
             };
             self.set(&k, v);
@@ -162,6 +177,7 @@ mod tests {
         let mut p = Params::default();
         p.parse_form(
             b"grant_type=password&scope=a+b%20c&grant_type=refresh_token; client_id=x&other=1&&",
+            true,
         )
         .unwrap();
         assert_eq!(p.grant_type.as_deref(), Some("refresh_token"));
@@ -173,7 +189,8 @@ mod tests {
     #[test]
     fn key_without_value_clears_the_field() {
         let mut p = Params::default();
-        p.parse_form(b"refresh_token=abc&refresh_token").unwrap();
+        p.parse_form(b"refresh_token=abc&refresh_token", true)
+            .unwrap();
         assert_eq!(p.refresh_token, None);
     }
 
@@ -186,7 +203,11 @@ mod tests {
             b"a=%ff",
             b"refresh_token=\xff",
         ] {
-            assert_eq!(Params::default().parse_form(bad), Err(Malformed), "{bad:?}");
+            assert_eq!(
+                Params::default().parse_form(bad, true),
+                Err(Malformed),
+                "{bad:?}"
+            );
         }
     }
 
@@ -195,14 +216,24 @@ mod tests {
         let mut p = Params::default();
         p.parse_json(
             br#"{"grant_type":"refresh_token","client_id":12,"scope":null,"password":{"a":1}}"#,
+            false,
         )
         .unwrap();
         assert_eq!(p.grant_type.as_deref(), Some("refresh_token"));
         assert_eq!(p.client_id.as_deref(), Some("12"));
         assert_eq!(p.scope, None);
         assert_eq!(p.password, None);
-        assert_eq!(Params::default().parse_json(b"{nope"), Err(Malformed));
-        assert_eq!(Params::default().parse_json(b"[1]"), Ok(()));
+        assert_eq!(
+            Params::default().parse_json(b"{nope", false),
+            Err(Malformed)
+        );
+        assert_eq!(Params::default().parse_json(b"[1]", false), Ok(()));
+        // Rails 6.1: a non-empty nested value is present and matches nothing.
+        let mut p = Params::default();
+        p.parse_json(br#"{"refresh_token":[1,2],"scope":[]}"#, true)
+            .unwrap();
+        assert_eq!(p.refresh_token.as_deref(), Some(NESTED));
+        assert_eq!(p.scope, None);
     }
 
     #[test]

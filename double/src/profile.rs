@@ -21,8 +21,15 @@ pub enum Profile {
     /// The PayU page as the real server answers it (Doorkeeper 4.4.1–5.0.x).
     #[default]
     Documented,
-    /// Doorkeeper 5.2 and later: 400 for most errors, new texts, other cache headers.
+    /// Real Doorkeeper 5.5.0 on Rails 6.1, configured like PayU's server;
+    /// verified by the differential test (`tests/differential.rs`).
+    Doorkeeper55,
+    /// Doorkeeper 5.2: 5.5 without the one change between them that this
+    /// endpoint shows (see [`Behaviour::of`]).
     Doorkeeper52,
+    /// Doorkeeper 5.6.6: 5.5 with the one change between them that this
+    /// endpoint shows (see [`Behaviour::of`]).
+    Doorkeeper566,
     /// A server that follows RFC 6749 §5.2 strictly.
     Rfc6749,
     /// The documented server with exactly one thing changed.
@@ -62,6 +69,7 @@ pub enum Mutation {
     ErrorDescriptionMissing,
     BodyFormEncoded,
     ExpiresInZero,
+    FormUnparsedWithoutContentType,
     BasicAuthIgnored,
     ConfidentialSecretOptional,
     ScopeNotChecked,
@@ -98,6 +106,7 @@ impl Mutation {
             ErrorDescriptionMissing,
             BodyFormEncoded,
             ExpiresInZero,
+            FormUnparsedWithoutContentType,
             BasicAuthIgnored,
             ConfidentialSecretOptional,
             ScopeNotChecked,
@@ -133,6 +142,7 @@ impl Mutation {
             ErrorDescriptionMissing => "error-description-missing",
             BodyFormEncoded => "body-form-encoded",
             ExpiresInZero => "expires-in-zero",
+            FormUnparsedWithoutContentType => "form-unparsed-without-content-type",
             BasicAuthIgnored => "basic-auth-ignored",
             ConfidentialSecretOptional => "confidential-secret-optional",
             ScopeNotChecked => "scope-not-checked",
@@ -194,6 +204,9 @@ impl Mutation {
                 "success body is application/x-www-form-urlencoded key=value pairs instead of JSON"
             }
             ExpiresInZero => "`expires_in` is 0",
+            FormUnparsedWithoutContentType => {
+                "a POST without Content-Type is not parsed, as Rails does (not a drift: the documented request sends its Content-Type)"
+            }
             BasicAuthIgnored => {
                 "HTTP Basic client credentials are ignored (only the form fields count)"
             }
@@ -209,7 +222,13 @@ impl Profile {
     /// Every profile: `documented` first, then the whole-server profiles, then
     /// each single mutation.
     pub fn all() -> Vec<Profile> {
-        let mut all = vec![Profile::Documented, Profile::Doorkeeper52, Profile::Rfc6749];
+        let mut all = vec![
+            Profile::Documented,
+            Profile::Doorkeeper55,
+            Profile::Doorkeeper52,
+            Profile::Doorkeeper566,
+            Profile::Rfc6749,
+        ];
         all.extend(Mutation::all().into_iter().map(Profile::Mutation));
         all
     }
@@ -217,7 +236,9 @@ impl Profile {
     pub fn name(&self) -> &'static str {
         match self {
             Profile::Documented => "documented",
+            Profile::Doorkeeper55 => "doorkeeper-5.5",
             Profile::Doorkeeper52 => "doorkeeper-5.2",
+            Profile::Doorkeeper566 => "doorkeeper-5.6.6",
             Profile::Rfc6749 => "rfc6749",
             Profile::Mutation(m) => m.name(),
         }
@@ -233,8 +254,14 @@ impl Profile {
             Profile::Documented => {
                 "the documented server: Doorkeeper 4.4.1-5.0.x with PayU's user_uuid, every error 401"
             }
+            Profile::Doorkeeper55 => {
+                "real Doorkeeper 5.5 (verified against it): 400 for every error but invalid_client, \"Missing required parameter: X.\" texts, user_uuid as on PayU"
+            }
             Profile::Doorkeeper52 => {
-                "Doorkeeper 5.2+: 400 for every error but invalid_client, \"Missing required parameter: X.\" texts, Cache-Control \"no-store, no-cache\" and no Pragma"
+                "Doorkeeper 5.2: as 5.5, but the password grant checks the client only when client_id is sent"
+            }
+            Profile::Doorkeeper566 => {
+                "Doorkeeper 5.6.6: as 5.5, but Cache-Control \"no-store, no-cache\" and no Pragma"
             }
             Profile::Rfc6749 => {
                 "strict RFC 6749: 400 for invalid_request, invalid_grant, unsupported_grant_type and invalid_scope, 401 for invalid_client, WWW-Authenticate only on 401"
@@ -302,6 +329,28 @@ pub(crate) struct Behaviour {
     pub html_502: bool,
     pub slow: Option<Duration>,
     pub body: BodyShape,
+    /// Rails: a POST without Content-Type is not parsed (no parameters).
+    pub unparsed_without_content_type: bool,
+    /// Rails answers an undecodable body (bad `%` escape, broken JSON) itself
+    /// before Doorkeeper runs: a bare 400, empty `text/html` body.
+    pub bare_400_when_undecodable: bool,
+    /// What the loser of a refresh race answers after the winner revoked
+    /// the token: `invalid_request` in 4.x (InvalidTokenReuse),
+    /// `invalid_grant` in 5.5 (InvalidGrantReuse).
+    pub race_loser_invalid_grant: bool,
+    /// A refresh with no client credentials at all: Doorkeeper passes the
+    /// client check and fails the client match (`invalid_grant`). The
+    /// documented profile answers `invalid_client` instead (module docs).
+    pub credentialless_refresh_invalid_grant: bool,
+    /// The password grant checks the client only when `client_id` is sent
+    /// (Doorkeeper before 5.5.0.rc1, #1420).
+    pub password_client_optional: bool,
+    /// `;` separates pairs in a form body as well as `&` (Rack 2.2 splits a
+    /// POST body on `&` only, a query string on both).
+    pub semicolon_separates_body: bool,
+    /// A non-empty JSON array or object value is a present parameter that
+    /// matches nothing (Rails 6.1); otherwise it counts as absent.
+    pub json_nested_present: bool,
 }
 
 /// What happens to the presented refresh token on success.
@@ -354,12 +403,52 @@ impl Behaviour {
             html_502: false,
             slow: None,
             body: BodyShape::default(),
+            unparsed_without_content_type: false,
+            bare_400_when_undecodable: false,
+            race_loser_invalid_grant: false,
+            credentialless_refresh_invalid_grant: false,
+            password_client_optional: false,
+            semicolon_separates_body: true,
+            json_nested_present: false,
+        };
+        // Real Doorkeeper 5.5, as the differential test measured it. Each
+        // line is a difference from the documented server (4.4.1-5.0.x).
+        let doorkeeper_55 = |b: &mut Behaviour| {
+            // CHANGELOG 5.1.0.rc2, #1202 "Use correct HTTP status codes for
+            // error responses": 400, or 401 for invalid_client.
+            b.status = StatusPolicy::Rfc;
+            // CHANGELOG 5.2.0.rc3, #1277 "... add description for invalid
+            // request" (and 5.2.1, #1306 "Fix interpolation of
+            // `missing_param` I18n"): "Missing required parameter: X.".
+            b.missing_param_texts = true;
+            // Not a CHANGELOG entry: 5.x raises InvalidGrantReuse
+            // (invalid_grant) where 4.x raised InvalidTokenReuse.
+            b.race_loser_invalid_grant = true;
+            // Doorkeeper itself (every version): no credentials pass
+            // `validate_client`, then fail `validate_client_match`.
+            b.credentialless_refresh_invalid_grant = true;
+            // Rails 6.1 (ActionDispatch), not Doorkeeper: measured.
+            b.unparsed_without_content_type = true;
+            b.bare_400_when_undecodable = true;
+            b.semicolon_separates_body = false;
+            b.json_nested_present = true;
         };
         match profile {
             Profile::Documented => {}
+            Profile::Doorkeeper55 => doorkeeper_55(&mut b),
             Profile::Doorkeeper52 => {
-                b.status = StatusPolicy::Rfc;
-                b.missing_param_texts = true;
+                doorkeeper_55(&mut b);
+                // Undone: CHANGELOG 5.5.0.rc1, #1420 "Require client
+                // authentication for Resource Owner Password Grant as stated
+                // in OAuth RFC". Before it, `validate_client` was
+                // `!parameters[:client_id] || client.present?`.
+                b.password_client_optional = true;
+            }
+            Profile::Doorkeeper566 => {
+                doorkeeper_55(&mut b);
+                // CHANGELOG 5.6.6: token and error responses send
+                // `Cache-Control: no-store, no-cache` and no `Pragma`
+                // (NOTES.md §4; the behaviour through 5.7.x).
                 b.cache_control = Some("no-store, no-cache");
                 b.pragma = false;
             }
@@ -396,6 +485,7 @@ impl Behaviour {
                     ErrorDescriptionMissing => b.error_description = false,
                     BodyFormEncoded => b.body.form_encoded = true,
                     ExpiresInZero => b.body.expires_in_zero = true,
+                    FormUnparsedWithoutContentType => b.unparsed_without_content_type = true,
                     BasicAuthIgnored => b.basic_auth_ignored = true,
                     ConfidentialSecretOptional => b.confidential_secret_optional = true,
                     ScopeNotChecked => b.scope_not_checked = true,
@@ -435,7 +525,7 @@ mod tests {
             "nope"
                 .parse::<Profile>()
                 .unwrap_err()
-                .contains("doorkeeper-5.2")
+                .contains("doorkeeper-5.5")
         );
         assert_eq!("rfc6749".parse::<Profile>(), Ok(Profile::Rfc6749));
         assert_eq!(Profile::Doorkeeper52.to_string(), "doorkeeper-5.2");

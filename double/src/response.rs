@@ -207,3 +207,50 @@ pub(crate) fn bad_gateway() -> Response {
         "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
     )
 }
+
+/// Rails' own answer to a body it cannot decode (a bad `%` escape, broken
+/// JSON), before Doorkeeper runs: 400 with an empty HTML body.
+pub(crate) fn bare_bad_request() -> Response {
+    let mut resp = (StatusCode::BAD_REQUEST, "").into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=UTF-8"),
+    );
+    resp
+}
+
+/// The protected resource (`GET /api/me`), as a Rails API controller with
+/// `before_action :doorkeeper_authorize!` answers it.
+pub(crate) fn resource(check: Result<&str, &'static str>) -> Response {
+    match check {
+        Ok(user_uuid) => {
+            let mut resp =
+                (StatusCode::OK, format!(r#"{{"user_uuid":"{user_uuid}"}}"#)).into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+            // Rails' default for a fresh dynamic response.
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=0, private, must-revalidate"),
+            );
+            resp
+        }
+        // Doorkeeper's InvalidTokenResponse rendered with `head :unauthorized`.
+        Err(description) => {
+            let mut resp = (StatusCode::UNAUTHORIZED, "").into_response();
+            let h = resp.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                r#"Bearer realm="Doorkeeper", error="invalid_token", error_description="{description}""#
+            )) {
+                h.insert(header::WWW_AUTHENTICATE, v);
+            }
+            resp
+        }
+    }
+}

@@ -22,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
 use super::profile::{Behaviour, Profile, Rotation};
-use super::{DoubleOptions, Fixtures};
+use super::{DoubleOptions, Fixtures, Revocation};
 
 /// A Doorkeeper application. PayU's documented client is the public
 /// (non-confidential) kind.
@@ -63,25 +63,40 @@ const SHARDS: usize = 16;
 pub const MAX_LIVE_TOKENS: usize = 1 << 17;
 const GENERATION: usize = MAX_LIVE_TOKENS / SHARDS / 2;
 
-/// One shard of the token map: the current generation and the one before.
-#[derive(Default)]
-struct Shard {
-    current: HashMap<Box<str>, Grant>,
-    previous: HashMap<Box<str>, Grant>,
+/// One shard of a token map: the current generation and the one before.
+struct Shard<V> {
+    current: HashMap<Box<str>, V>,
+    previous: HashMap<Box<str>, V>,
 }
 
-impl Shard {
-    fn get(&self, token: &str) -> Option<&Grant> {
+impl<V> Default for Shard<V> {
+    fn default() -> Self {
+        Shard {
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
+    }
+}
+
+impl<V> Shard<V> {
+    fn get(&self, token: &str) -> Option<&V> {
         self.current.get(token).or_else(|| self.previous.get(token))
     }
 
-    fn remove(&mut self, token: &str) -> Option<Grant> {
+    fn get_mut(&mut self, token: &str) -> Option<&mut V> {
+        match self.current.get_mut(token) {
+            Some(v) => Some(v),
+            None => self.previous.get_mut(token),
+        }
+    }
+
+    fn remove(&mut self, token: &str) -> Option<V> {
         self.current
             .remove(token)
             .or_else(|| self.previous.remove(token))
     }
 
-    fn insert(&mut self, token: &str, grant: Grant) {
+    fn insert(&mut self, token: &str, grant: V) {
         if self.current.len() >= GENERATION {
             self.previous = std::mem::take(&mut self.current);
         }
@@ -96,9 +111,30 @@ impl Shard {
 /// What a live refresh token stands for.
 #[derive(Clone, Debug)]
 pub(crate) struct Grant {
-    /// Index into the client list.
-    pub client: usize,
+    /// Index into the client list; `None` for a token issued to no client
+    /// (a password grant without `client_id` before Doorkeeper 5.5), which
+    /// any authenticated client may refresh.
+    pub client: Option<usize>,
     pub scope: Arc<str>,
+}
+
+/// What an issued access token stands for: Doorkeeper keeps an access token
+/// and its refresh token in one row, so the access token is revoked exactly
+/// when its refresh token is (here: when that token is no longer live).
+#[derive(Debug)]
+struct AccessRecord {
+    refresh_token: Box<str>,
+    /// Under [`Revocation::OnUse`]: the refresh token this one replaced,
+    /// revoked (and forgotten) on the first use of this access token.
+    previous_refresh_token: Option<Box<str>>,
+}
+
+/// What the protected resource finds for a presented access token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AccessCheck {
+    Valid,
+    Revoked,
+    Unknown,
 }
 
 pub(crate) struct Client {
@@ -125,7 +161,9 @@ struct Inner {
     clients: Vec<Client>,
     user: User,
     seed: Fixtures,
-    shards: Vec<Mutex<Shard>>,
+    revocation: Revocation,
+    shards: Vec<Mutex<Shard<Grant>>>,
+    access: Vec<Mutex<Shard<AccessRecord>>>,
 }
 
 /// Everything the running double knows. Cheap to clone (one `Arc`).
@@ -169,13 +207,21 @@ impl DoubleState {
                 max_body_bytes: opts.max_body_bytes,
                 clients,
                 user,
+                revocation: opts.revocation,
                 shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+                access: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
                 seed: seed.clone(),
             }),
         };
         for (i, c) in seed.clients.iter().enumerate() {
             let scope = state.inner.user.scope.clone();
-            state.insert(&c.refresh_token, Grant { client: i, scope });
+            state.insert(
+                &c.refresh_token,
+                Grant {
+                    client: Some(i),
+                    scope,
+                },
+            );
         }
         state
     }
@@ -190,7 +236,10 @@ impl DoubleState {
     pub fn issue_refresh_token(&self, client_id: &str) -> Option<String> {
         let client = self.inner.clients.iter().position(|c| c.id == client_id)?;
         let scope = self.inner.user.scope.clone();
-        Some(self.mint(Grant { client, scope }))
+        Some(self.mint(Grant {
+            client: Some(client),
+            scope,
+        }))
     }
 
     pub fn is_live(&self, refresh_token: &str) -> bool {
@@ -247,20 +296,39 @@ impl DoubleState {
         self.shard(refresh_token).get(refresh_token).cloned()
     }
 
-    /// Issue the successor of `old` according to the profile's rotation. With
-    /// real rotation the old token is removed first, and only the request
-    /// that actually removed it may issue a successor: of two concurrent
-    /// refreshes exactly one wins.
-    pub(crate) fn rotate(&self, old: &str, grant: Grant) -> Result<String, LostRace> {
+    /// Issue the successor of `old` according to the profile's rotation and
+    /// the revocation mode: `(refresh token, access token)`. Revoked at
+    /// refresh, the old token is removed first, and only the request that
+    /// actually removed it may issue a successor: of two concurrent
+    /// refreshes exactly one wins. Revoked on use, the old token stays live
+    /// and the new access token remembers it (Doorkeeper's
+    /// `previous_refresh_token`).
+    pub(crate) fn rotate(&self, old: &str, grant: Grant) -> Result<(String, String), LostRace> {
         match self.inner.behaviour.rotation {
+            Rotation::Rotate if self.inner.revocation == Revocation::OnUse => {
+                if self.shard(old).get(old).is_none() {
+                    return Err(LostRace);
+                }
+                Ok(self.mint_with_previous(grant, Some(old)))
+            }
             Rotation::Rotate => {
                 if self.shard(old).remove(old).is_none() {
                     return Err(LostRace);
                 }
-                Ok(self.mint(grant))
+                Ok(self.mint_pair(grant))
             }
-            Rotation::KeepOld => Ok(self.mint(grant)),
-            Rotation::None => Ok(old.to_owned()),
+            Rotation::KeepOld => Ok(self.mint_pair(grant)),
+            Rotation::None => {
+                let access = self.new_token();
+                self.access_shard(&access).insert(
+                    &access,
+                    AccessRecord {
+                        refresh_token: old.into(),
+                        previous_refresh_token: None,
+                    },
+                );
+                Ok((old.to_owned(), access))
+            }
         }
     }
 
@@ -269,6 +337,57 @@ impl DoubleState {
         let token = self.new_token();
         self.insert(&token, grant);
         token
+    }
+
+    /// A new live refresh token for `grant` and its access token.
+    pub(crate) fn mint_pair(&self, grant: Grant) -> (String, String) {
+        self.mint_with_previous(grant, None)
+    }
+
+    fn mint_with_previous(&self, grant: Grant, previous: Option<&str>) -> (String, String) {
+        let refresh = self.mint(grant);
+        let access = self.new_token();
+        self.access_shard(&access).insert(
+            &access,
+            AccessRecord {
+                refresh_token: refresh.as_str().into(),
+                previous_refresh_token: previous.map(Into::into),
+            },
+        );
+        (refresh, access)
+    }
+
+    /// Doorkeeper's `OAuth::Token.authenticate` on a protected resource:
+    /// a known access token first revokes the refresh token its own
+    /// refresh replaced (on-use mode), then is valid while its own refresh
+    /// token is live.
+    pub(crate) fn use_access_token(&self, access: &str) -> AccessCheck {
+        let (refresh, previous) = {
+            let mut shard = self.access_shard(access);
+            let Some(rec) = shard.get_mut(access) else {
+                return AccessCheck::Unknown;
+            };
+            (rec.refresh_token.clone(), rec.previous_refresh_token.take())
+        };
+        if let Some(previous) = previous {
+            self.shard(&previous).remove(&previous);
+        }
+        if self.is_live(&refresh) {
+            AccessCheck::Valid
+        } else {
+            AccessCheck::Revoked
+        }
+    }
+
+    pub fn revocation(&self) -> Revocation {
+        self.inner.revocation
+    }
+
+    fn access_shard(&self, token: &str) -> MutexGuard<'_, Shard<AccessRecord>> {
+        let i = (fnv1a(token.as_bytes(), FNV_OFFSET) as usize) % SHARDS;
+        self.inner.access[i]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// A new random token in the profile's format (also used for access tokens).
@@ -280,7 +399,7 @@ impl DoubleState {
         self.shard(token).insert(token, grant);
     }
 
-    fn shard(&self, token: &str) -> MutexGuard<'_, Shard> {
+    fn shard(&self, token: &str) -> MutexGuard<'_, Shard<Grant>> {
         let i = (fnv1a(token.as_bytes(), FNV_OFFSET) as usize) % SHARDS;
         // A panic while holding a shard cannot leave the map half-updated
         // (single insert/remove), so a poisoned lock is safe to keep using.
@@ -429,7 +548,7 @@ mod tests {
         let s = DoubleState::new(DoubleOptions::default());
         let old = s.fixtures().clients[0].refresh_token.clone();
         let g = s.lookup(&old).unwrap();
-        let new = s.rotate(&old, g.clone()).unwrap();
+        let (new, _) = s.rotate(&old, g.clone()).unwrap();
         assert!(!s.is_live(&old) && s.is_live(&new));
         assert!(s.rotate(&old, g).is_err());
         assert_eq!(s.live_token_count(), 2);

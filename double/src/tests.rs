@@ -603,8 +603,8 @@ async fn bad_input_is_answered_like_rails() {
 }
 
 #[tokio::test]
-async fn doorkeeper_52_profile() {
-    let h = up(Profile::parse("doorkeeper-5.2").unwrap()).await;
+async fn doorkeeper_566_profile() {
+    let h = up(Profile::parse("doorkeeper-5.6.6").unwrap()).await;
     let r = h
         .post(&[
             ("client_id", &h.public().client_id),
@@ -805,6 +805,13 @@ async fn fingerprint(h: &Harness) -> Vec<String> {
             ("grant_type", "refresh_token"),
         ])
         .await;
+    // The same form without its Content-Type (Rails' parsing rule).
+    let no_content_type = h
+        .send(h.http.post(h.double.token_url()).body(format!(
+            "client_id={}&grant_type=refresh_token&refresh_token=unknown",
+            public.client_id
+        )))
+        .await;
     // HTTP Basic, then the confidential client without its secret, then a
     // wider scope: each with a token that is still live.
     let conf = h.confidential().clone();
@@ -851,6 +858,7 @@ async fn fingerprint(h: &Harness) -> Vec<String> {
         bad_client,
         bad_client2,
         no_token,
+        no_content_type,
         basic,
         no_secret,
         wider,
@@ -1052,4 +1060,79 @@ async fn chunked_oversized_body_and_trailing_slash() {
     // Still serving after all that.
     let r = h.refresh_public("unknown").await;
     assert_eq!(r.body, INVALID_GRANT);
+}
+
+/// Both revocation modes, through the public API: at refresh a replay
+/// fails at once; on use the used token keeps refreshing until an access
+/// token issued from its successor is used on the protected resource.
+#[tokio::test]
+async fn revocation_modes() {
+    for (revocation, replay_before_use) in [(Revocation::AtRefresh, 401), (Revocation::OnUse, 200)]
+    {
+        let opts = DoubleOptions {
+            revocation,
+            ..DoubleOptions::default()
+        };
+        let double = start(opts, local()).await.unwrap();
+        let f = double.fixtures();
+        let h = Harness {
+            double,
+            http: http_client(),
+            f,
+        };
+        let rt0 = h.public().refresh_token.clone();
+        let r1 = h.refresh_public(&rt0).await;
+        assert_eq!(r1.status, 200, "{revocation:?}");
+        let at1 = r1.json()["access_token"].as_str().unwrap().to_owned();
+        let replay = h.refresh_public(&rt0).await;
+        assert_eq!(
+            replay.status, replay_before_use,
+            "{revocation:?}: {}",
+            replay.body
+        );
+        let me = h
+            .send(h.http.get(h.double.resource_url()).bearer_auth(&at1))
+            .await;
+        assert_eq!(me.status, 200, "{revocation:?}");
+        assert!(me.body.contains("user_uuid"));
+        let after_use = h.refresh_public(&rt0).await;
+        assert_eq!(after_use.status, 401, "{revocation:?}: {}", after_use.body);
+        assert_eq!(after_use.json()["error"], "invalid_grant");
+        let unknown = h
+            .send(h.http.get(h.double.resource_url()).bearer_auth("nope"))
+            .await;
+        assert_eq!(unknown.status, 401);
+        assert!(
+            unknown
+                .header("www-authenticate")
+                .is_some_and(|v| v.contains("The access token is invalid"))
+        );
+    }
+}
+
+/// Rails parses nothing out of a POST without Content-Type: under the
+/// 5.5 profile and the mutation, the same bytes that the documented
+/// profile reads as a refresh are a missing grant_type.
+#[tokio::test]
+async fn form_without_content_type() {
+    for (profile, status) in [
+        (Profile::Documented, 200),
+        (Profile::Doorkeeper55, 400),
+        (
+            Profile::Mutation(Mutation::FormUnparsedWithoutContentType),
+            401,
+        ),
+    ] {
+        let h = up(profile.clone()).await;
+        let body = format!(
+            "client_id={}&grant_type=refresh_token&refresh_token={}",
+            h.public().client_id,
+            h.public().refresh_token
+        );
+        let r = h.send(h.http.post(h.double.token_url()).body(body)).await;
+        assert_eq!(r.status, status, "{profile}: {}", r.body);
+        if status != 200 {
+            assert_eq!(r.json()["error"], "invalid_request", "{profile}");
+        }
+    }
 }

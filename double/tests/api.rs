@@ -84,7 +84,9 @@ fn profiles_by_name() {
     assert_eq!(all[0].name(), "documented");
     for name in [
         "documented",
+        "doorkeeper-5.5",
         "doorkeeper-5.2",
+        "doorkeeper-5.6.6",
         "rfc6749",
         "expire-in-renamed",
         "created-at-millis",
@@ -112,6 +114,7 @@ fn profiles_by_name() {
         "error-description-missing",
         "body-form-encoded",
         "expires-in-zero",
+        "form-unparsed-without-content-type",
         "basic-auth-ignored",
         "confidential-secret-optional",
         "scope-not-checked",

@@ -544,6 +544,9 @@ fn print_json(
             })
         })
         .collect();
+    // The status drifts of the error answers, then the success body's.
+    let mut drifts = ob::answer_drifts(obs);
+    drifts.extend(obs.consumed.iter().flat_map(|c| c.drifts.iter().cloned()));
     let doc = serde_json::json!({
         "format": "payu-contract-check",
         "version": 1,
@@ -563,7 +566,7 @@ fn print_json(
         "verified": d.verified,
         "not_verified": d.not_verified,
         "new_token_stored_in": obs.consumed.as_ref().and_then(|c| c.stored_in.clone()),
-        "drifts": obs.consumed.as_ref().map(|c| ob::describe_drifts(&c.drifts)).unwrap_or_default(),
+        "drifts": ob::describe_drifts(&drifts),
         "inputs": obs.inputs,
         "steps": steps,
     });

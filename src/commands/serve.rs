@@ -5,7 +5,7 @@
 
 use crate::cli::ServeArgs;
 use payu_contract::report::exit;
-use payu_double::{self as double, DoubleOptions, Fixtures, Profile};
+use payu_double::{self as double, DoubleOptions, Fixtures, Profile, Revocation};
 use std::net::SocketAddr;
 
 pub fn serve(args: ServeArgs) -> i32 {
@@ -20,6 +20,10 @@ pub fn serve(args: ServeArgs) -> i32 {
             "unknown profile \"{}\" (--profile): `payu-contract profiles` lists them",
             args.profile
         ));
+    };
+    let revocation: Revocation = match args.revocation.parse() {
+        Ok(r) => r,
+        Err(e) => return usage(format!("{e} (--revocation)")),
     };
     let addr: SocketAddr = match args.addr.parse() {
         Ok(a) => a,
@@ -84,6 +88,7 @@ pub fn serve(args: ServeArgs) -> i32 {
     let opts = DoubleOptions {
         profile,
         fixtures,
+        revocation,
         ..DoubleOptions::default()
     };
     let Some(runtime) = crate::runtime() else {
@@ -116,7 +121,9 @@ pub fn serve(args: ServeArgs) -> i32 {
         };
         let line = serde_json::json!({
             "token_url": running.token_url(),
+            "resource_url": running.resource_url(),
             "profile": args.profile,
+            "revocation": revocation.name(),
             "fixtures": running.fixtures(),
         });
         let stopped = stop_signal();

@@ -122,6 +122,36 @@ pub fn www_authenticate(headers: &[(String, String)], error: &str) -> Vec<Drift>
     }
 }
 
+/// The `error_description` inside `WWW-Authenticate` must be the documented
+/// text too: a server can change the body's text and the header's apart.
+/// A missing header is [`www_authenticate`]'s drift, not this one's.
+pub fn www_authenticate_description(headers: &[(String, String)], description: &str) -> Vec<Drift> {
+    let Some(v) = header_value(headers, "WWW-Authenticate") else {
+        return vec![];
+    };
+    let path = DriftPath::header("WWW-Authenticate/error_description");
+    let expected = format!("\"{description}\"");
+    match v
+        .split_once("error_description=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(d, _)| d)
+    {
+        Some(d) if d == description => vec![],
+        Some(d) => vec![Drift::new(
+            DriftClass::ErrorDescriptionChanged,
+            path.clone(),
+            expected,
+            redact::describe("error_description", &Value::String(d.to_owned())),
+        )],
+        None => vec![Drift::new(
+            DriftClass::ErrorDescriptionChanged,
+            path,
+            expected,
+            "absent",
+        )],
+    }
+}
+
 pub fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -227,6 +257,35 @@ mod tests {
             header(&hs, "Pragma", "no-cache")[0].class,
             DriftClass::HeaderMissing
         );
+    }
+
+    #[test]
+    fn www_authenticate_description_is_the_documented_text() {
+        let hs = |v: &str| vec![("www-authenticate".to_owned(), v.to_owned())];
+        let doc = "The request is missing a required parameter.";
+        let ok = hs(&format!(
+            r#"Bearer realm="Doorkeeper", error="invalid_request", error_description="{doc}""#
+        ));
+        assert!(www_authenticate_description(&ok, doc).is_empty());
+        let changed = hs(
+            r#"Bearer realm="Doorkeeper", error="invalid_request", error_description="Missing required parameter: grant_type.""#,
+        );
+        let d = www_authenticate_description(&changed, doc);
+        assert_eq!(d[0].class, DriftClass::ErrorDescriptionChanged);
+        assert_eq!(
+            d[0].path.to_string(),
+            "header:WWW-Authenticate/error_description"
+        );
+        assert!(
+            d[0].observed
+                .contains("Missing required parameter: grant_type.")
+        );
+        let none = hs(r#"Bearer realm="Doorkeeper", error="invalid_request""#);
+        assert_eq!(
+            www_authenticate_description(&none, doc)[0].observed,
+            "absent"
+        );
+        assert!(www_authenticate_description(&[], doc).is_empty());
     }
 
     #[test]

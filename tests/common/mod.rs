@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod peer;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
 
 /// The binary with an explicit environment: no PAYU_*, RUST_LOG or INSTA_*

@@ -71,6 +71,14 @@ fn description_is(world: &mut ContractWorld, description: String) -> Result<(), 
             drifts,
         );
     }
+    // The same documented text inside WWW-Authenticate.
+    let drifts = expect::www_authenticate_description(&judged(world)?.headers, &description);
+    record(
+        world,
+        CheckKind::Scenario,
+        "WWW-Authenticate error_description as documented",
+        drifts,
+    );
     Ok(())
 }
 
