@@ -34,6 +34,9 @@ pub struct Settings {
     pub allow_destructive: bool,
     pub timeout_secs: Option<u64>,
     pub connect_timeout_secs: Option<u64>,
+    /// `PAYU_LOCK_TIMEOUT`: seconds to wait for another run holding the
+    /// token store (default `chain::DEFAULT_LOCK_TIMEOUT_SECS`).
+    pub lock_timeout_secs: Option<u64>,
 }
 
 /// Where the suite runs.

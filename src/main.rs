@@ -104,6 +104,7 @@ pub fn settings_from(t: &cli::TargetArgs) -> Settings {
         allow_destructive: false,
         timeout_secs: t.timeout,
         connect_timeout_secs: t.connect_timeout,
+        lock_timeout_secs: None,
     }
 }
 

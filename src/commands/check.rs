@@ -6,24 +6,23 @@
 
 use crate::cli::CheckArgs;
 use payu_contract::assets::Assets;
+use payu_contract::chain;
+use payu_contract::chain::store::{
+    ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+};
 use payu_contract::client::{Exchange, TokenClient};
-use payu_contract::oauth::{self, Request};
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
+use payu_contract::oauth::{self, Request};
 use payu_contract::onboarding::{
     self as ob, Answer, ConsumeKind, Consumed, Diagnosis, Inputs, Observations, TokenSource,
 };
 use payu_contract::redact::Scrubber;
 use payu_contract::report::exit;
 use payu_contract::secret::Secret;
-use payu_contract::tokens::{
-    ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
-};
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
-
-const STORE_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the human-readable lines go: stdout, or stderr when stdout is
 /// reserved for the new token.
@@ -56,6 +55,7 @@ pub fn check(args: CheckArgs) -> i32 {
     {
         return usage(e);
     }
+    let lock_timeout = chain::lock_timeout(settings.lock_timeout_secs);
     let config = match settings.resolve() {
         Ok(c) => c,
         Err(e) => return usage(e),
@@ -63,7 +63,7 @@ pub fn check(args: CheckArgs) -> i32 {
     let Some(runtime) = crate::runtime() else {
         return exit::NO_VERDICT;
     };
-    runtime.block_on(run(config, args, tty))
+    runtime.block_on(run(config, args, tty, lock_timeout))
 }
 
 fn is_local(s: &Settings) -> bool {
@@ -126,12 +126,12 @@ struct Prepared {
     target_line: String,
 }
 
-async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
+async fn run(config: Config, args: CheckArgs, tty: bool, lock_timeout: Duration) -> i32 {
     let out = Out {
         to_stderr: args.print_new_token || args.json,
     };
     let scrubber = Scrubber::default();
-    let prepared = match prepare(&config, &args, tty, &scrubber, &out).await {
+    let prepared = match prepare(&config, &args, tty, &scrubber, &out, lock_timeout).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -265,49 +265,61 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     }
     // 5. The real thing.
     let mut new_token: Option<Secret<String>> = None;
+    let mut chain_held: Option<chain::TokenChain> = None;
     if args.refresh && !stopped(&obs) {
         let (kind, req) = match &token {
-            Some(t) => (
-                ConsumeKind::Refresh,
-                Some(Request::refresh(&who, t)),
-            ),
+            Some(t) => (ConsumeKind::Refresh, Some(Request::refresh(&who, t))),
             None => (ConsumeKind::GetToken, Request::get_token_for(&creds, auth)),
         };
         if let Some(req) = req {
-            let consuming = matches!(kind, ConsumeKind::Refresh);
-            let mut store_error = None;
-            if consuming && let Some((st, chain)) = store.as_mut() {
-                // Write-ahead: if we die before the answer is stored, the
-                // store says the token is in doubt.
-                if let Err(e) = st.mark_possibly_consumed(chain) {
-                    return usage(e);
-                }
-            }
+            // The chain owns the write-ahead rule: the token is marked
+            // possibly consumed (and the space for the next one reserved)
+            // before the request, the new token saved before anything else.
+            let (store_path, sink): (Option<String>, Box<dyn chain::ChainSink>) = match store.take()
+            {
+                Some((st, id)) => (
+                    Some(st.path().display().to_string()),
+                    Box::new(chain::StoreSink {
+                        store: st,
+                        chain: id,
+                        seed_fingerprint: None,
+                    }),
+                ),
+                None => (None, Box::new(chain::NoSink)),
+            };
+            let token_chain = match &token {
+                Some(t) => chain::TokenChain::new(t.clone(), sink),
+                None => chain::TokenChain::empty(sink),
+            };
             let name = match kind {
                 ConsumeKind::Refresh => "refresh (spends the token)",
                 ConsumeKind::GetToken => "Get Token call (issues a token)",
             };
-            let a = send(name, req, &mut steps).await;
+            let sent = match token_chain.send(&client, &req).await {
+                Ok(sent) => sent,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::NO_VERDICT;
+                }
+            };
+            let a = ob::classify(&sent.exchange.outcome);
+            if !args.json {
+                out.line(format!("  {name:<42} {}", a.short()));
+            }
+            steps.push((name.to_owned(), sent.exchange));
             let resp = steps.last().and_then(|(_, e)| e.outcome.as_ref().ok());
             let mut drifts = Vec::new();
             let mut stored_in = None;
+            let store_error = match &sent.trouble {
+                Some(e @ chain::ChainError::Lost(_)) => Some(e.to_string()),
+                _ => None,
+            };
             if let Answer::Success { .. } = a {
                 new_token = resp.and_then(oauth::issued_refresh_token);
                 if let Some(t) = &new_token {
                     client.scrubber().add(t.expose());
-                    if let Some((st, chain)) = store.as_mut() {
-                        let saved = match kind {
-                            ConsumeKind::Refresh => st.record_rotation(chain, t.clone()),
-                            ConsumeKind::GetToken => {
-                                let mut entry = ChainEntry::from_seed(t);
-                                entry.seed_fingerprint = None;
-                                st.put(chain, entry)
-                            }
-                        };
-                        match saved {
-                            Ok(()) => stored_in = Some(st.path().display().to_string()),
-                            Err(e) => store_error = Some(e.to_string()),
-                        }
+                    if store_error.is_none() {
+                        stored_in = store_path;
                     }
                 }
                 drifts = match resp.and_then(|r| r.json()) {
@@ -319,16 +331,8 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
                         "a body that is not JSON",
                     )],
                 };
-            } else if consuming && let Some((st, chain)) = store.as_mut() {
-                let spent_maybe = match &a {
-                    Answer::Fault { fault } => !fault.certainly_unsent(),
-                    _ => false,
-                };
-                if !spent_maybe {
-                    // Refused before rotating: the token is as alive as before.
-                    let _ = st.mark_live(chain);
-                }
             }
+            chain_held = Some(token_chain);
             obs.consumed = Some(Consumed {
                 kind,
                 new_token: new_token.is_some(),
@@ -355,6 +359,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         println!("{}", t.expose());
     }
     drop(store);
+    drop(chain_held);
     diagnosis.exit_code
 }
 
@@ -364,6 +369,7 @@ async fn prepare(
     tty: bool,
     scrubber: &Scrubber,
     out: &Out,
+    lock_timeout: Duration,
 ) -> Result<Prepared, i32> {
     let mut creds = config.credentials.clone();
     match &config.target {
@@ -417,7 +423,7 @@ async fn prepare(
             }
             let client = TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
                 .map_err(usage)?;
-            let chain = ChainId::new(url.as_str(), creds.client_id.as_str());
+            let chain = ChainId::endpoint(url, creds.client_id.as_str());
             // The store is only opened when it exists or a token may be written.
             let path = config.token_store.clone();
             let mut store = if args.refresh || path.exists() {
@@ -427,11 +433,10 @@ async fn prepare(
                     .map(|k| StoreKey::parse(k.expose()))
                     .transpose()
                     .map_err(usage)?;
-                let opened = tokio::task::spawn_blocking(move || {
-                    TokenStore::open(&path, key, STORE_LOCK_TIMEOUT)
-                })
-                .await
-                .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
+                let opened =
+                    tokio::task::spawn_blocking(move || TokenStore::open(&path, key, lock_timeout))
+                        .await
+                        .map_err(|e| usage(format!("the token store could not be opened: {e}")))?;
                 match opened {
                     Ok(s) => Some(s),
                     Err(e @ StoreError::LockTimeout { .. }) => {
@@ -469,7 +474,9 @@ async fn prepare(
                 Some(st) if args.refresh => {
                     st.resolve_start(&chain, seed.as_ref()).map_err(usage)?
                 }
-                Some(st) => payu_contract::tokens::choose_start(st.get(&chain), seed.as_ref()),
+                Some(st) => {
+                    payu_contract::chain::store::choose_start(st.get(&chain), seed.as_ref())
+                }
                 None => seed.clone().map(Start::NewChainFromSeed),
             };
             let (token, source) = match start {

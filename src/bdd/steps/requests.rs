@@ -5,7 +5,7 @@
 
 use crate::bdd::{ContractWorld, context};
 use cucumber::{given, when};
-use payu_contract::oauth::{self, Request, Spends};
+use payu_contract::oauth::{self, Request};
 use payu_contract::secret::Secret;
 
 /// The partner's client, authenticating as configured (`--client-auth`).
@@ -14,36 +14,22 @@ fn partner() -> oauth::Client {
     oauth::Client::of(&ctx.credentials, ctx.client_auth)
 }
 
+/// Sends through the run's chain: the write-ahead rule, and a handed-out
+/// refresh token stored before the step returns, live in
+/// `payu_contract::chain`.
 async fn send(world: &mut ContractWorld, req: Request) -> Result<(), String> {
     let ctx = context::get();
-    let chain = &ctx.chain;
     let sent = req.refresh_token().cloned();
-    let consumes = req.spends() != Spends::Nothing;
-    if consumes {
-        chain
-            .before_consuming()
-            .map_err(|e| fault(world, e.to_string()))?;
+    let result = ctx
+        .chain
+        .send(&ctx.client, &req)
+        .await
+        .map_err(|e| fault(world, e.to_string()))?;
+    world.remember(result.exchange, sent);
+    match result.trouble {
+        Some(e) => Err(fault(world, e.to_string())),
+        None => Ok(()),
     }
-    let exchange = ctx.client.send(&req).await;
-    let issued = exchange
-        .outcome
-        .as_ref()
-        .ok()
-        .filter(|r| (200..300).contains(&r.status))
-        .and_then(oauth::issued_refresh_token);
-    let persisted = match (&exchange.outcome, issued) {
-        // Whatever was asked, a handed-out refresh token is the live one now.
-        (_, Some(new)) => chain.rotated(new),
-        (Ok(resp), None) if consumes && resp.status < 500 => chain.not_consumed(),
-        (Err(f), None) if consumes && f.certainly_unsent() => chain.not_consumed(),
-        (_, None) if consumes => {
-            chain.outcome_unknown();
-            Ok(())
-        }
-        _ => Ok(()),
-    };
-    world.remember(exchange, sent);
-    persisted.map_err(|e| fault(world, e.to_string()))
 }
 
 /// The live token of the chain; when its state is unknown the scenario
