@@ -4,6 +4,11 @@
 //! Secrets (client secret, refresh token, password, store key) have no
 //! flags on purpose: a flag shows up in `ps` and in shell history. They come
 //! from the environment or `.env`.
+//!
+//! clap reads no environment variable: every setting's value, from a flag,
+//! the environment or an env file, goes through one parse and one
+//! validation in [`payu_contract::config`], so an error names the variable
+//! and where its value came from.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -13,11 +18,11 @@ use std::path::PathBuf;
     name = "payu-contract",
     version,
     about = "Contract tests for PayU's OAuth Refresh Token API (POST /oauth/token, grant_type=refresh_token)",
-    long_about = "Contract tests for PayU's OAuth Refresh Token API.\n\nRuns every documented scenario against the embedded double of the endpoint (default), PayU UAT, or any URL, and checks each response three ways: the documented expectation, a JSON Schema and a redacted snapshot.\n\nSettings come from flags, then the environment, then .env, then defaults.\nExit codes: 0 every check held; 1 the contract drifted; 2 usage or configuration error; 3 no verdict (endpoint unreachable, infrastructure fault, or token state unknown)."
+    long_about = "Contract tests for PayU's OAuth Refresh Token API.\n\nRuns every documented scenario against the embedded double of the endpoint (default), PayU UAT, or any URL, and checks each response three ways: the documented expectation, a JSON Schema and a redacted snapshot.\n\nSettings come from flags, then the environment, then .env, then defaults.\nExit codes: 0 every check held; 1 the contract drifted; 2 usage or configuration error; 3 no verdict (endpoint unreachable, infrastructure fault, or token state unknown); 70 a bug in payu-contract."
 )]
 pub struct Cli {
     /// Read settings from this file instead of ./.env (values already in the
-    /// environment win).
+    /// environment win; only PAYU_* lines are read).
     #[arg(long, global = true, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
 
@@ -56,46 +61,71 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct TargetArgs {
     /// local (the embedded double), uat, or the https:// URL of a token endpoint.
-    #[arg(long, env = "PAYU_TARGET", value_name = "TARGET")]
+    #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
     /// The token endpoint URL (instead of --target).
-    #[arg(long, env = "PAYU_TOKEN_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
     /// The partner's client id (live targets).
-    #[arg(long, env = "PAYU_CLIENT_ID", value_name = "ID")]
+    #[arg(long, value_name = "ID")]
     pub client_id: Option<String>,
     /// Username for the Get Token (password grant) call that starts a chain.
-    #[arg(long, env = "PAYU_USERNAME", value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
     /// Scope requested by the Get Token call.
-    #[arg(long, env = "PAYU_SCOPE", value_name = "SCOPE")]
+    #[arg(long, value_name = "SCOPE")]
     pub scope: Option<String>,
     /// How the client authenticates: body (documented form fields) or basic.
-    #[arg(long, env = "PAYU_CLIENT_AUTH", value_name = "body|basic")]
+    #[arg(long, value_name = "body|basic")]
     pub client_auth: Option<String>,
     /// Where rotated refresh tokens are kept between runs.
-    #[arg(long, env = "PAYU_TOKEN_STORE", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub token_store: Option<PathBuf>,
     /// A PEM file with an extra CA certificate to trust (private CA).
-    #[arg(long, env = "PAYU_CA_CERT", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
     /// Allow the production endpoint (accounts.payu.in): the suite rotates tokens there.
     #[arg(long)]
     pub allow_production: bool,
     /// Total time for one request, in seconds.
-    #[arg(long, env = "PAYU_TIMEOUT", value_name = "SECONDS")]
-    pub timeout: Option<u64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<String>,
     /// Time to connect, in seconds.
-    #[arg(long, env = "PAYU_CONNECT_TIMEOUT", value_name = "SECONDS")]
-    pub connect_timeout: Option<u64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub connect_timeout: Option<String>,
+    /// Seconds to wait for another run holding the token store (0: do not wait).
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_timeout: Option<String>,
+}
+
+impl TargetArgs {
+    /// The flags by the variable each one stands for, for
+    /// [`payu_contract::config::Settings::gather`].
+    pub fn flags(&self) -> Vec<(&'static str, Option<String>)> {
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        vec![
+            ("PAYU_TARGET", self.target.clone()),
+            ("PAYU_TOKEN_URL", self.token_url.clone()),
+            ("PAYU_CLIENT_ID", self.client_id.clone()),
+            ("PAYU_USERNAME", self.username.clone()),
+            ("PAYU_SCOPE", self.scope.clone()),
+            ("PAYU_CLIENT_AUTH", self.client_auth.clone()),
+            ("PAYU_TOKEN_STORE", path(&self.token_store)),
+            ("PAYU_CA_CERT", path(&self.ca_cert)),
+            ("PAYU_TIMEOUT", self.timeout.clone()),
+            ("PAYU_CONNECT_TIMEOUT", self.connect_timeout.clone()),
+            ("PAYU_LOCK_TIMEOUT", self.lock_timeout.clone()),
+        ]
+    }
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = payu_contract::config::help_text())]
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Profile of the embedded double (see `payu-contract profiles`); local target only.
-    #[arg(long, env = "PAYU_PROFILE", value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Only scenarios matching this tag expression, e.g. "@documented and not @consumes".
     #[arg(long, value_name = "EXPR")]
@@ -152,6 +182,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = payu_contract::config::help_text())]
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,

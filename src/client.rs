@@ -215,6 +215,9 @@ pub struct TokenClient {
 
 impl TokenClient {
     pub fn new(url: Url, opts: ClientOptions, scrubber: Scrubber) -> Result<Self, ClientError> {
+        // rustls is built without a default provider (ring, not aws-lc-rs:
+        // no large C library to compile); install it once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.timeout)

@@ -9,11 +9,14 @@ mod commands;
 use clap::Parser;
 use cli::{Cli, Command};
 use commands::{check, matrix, serve};
-use payu_contract::config::Settings;
+use payu_contract::config::{EnvFile, Settings};
 use payu_contract::report::exit;
 use payu_contract::report::terminal::{Style, Verbosity};
-use payu_contract::secret::Secret;
 use std::process::ExitCode;
+
+/// A bug in payu-contract (a panic that is not a step failure): its own
+/// exit code, documented in the README, distinct from every verdict.
+pub const EXIT_BUG: u8 = 70;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -29,20 +32,43 @@ fn main() -> ExitCode {
             });
         }
     };
-    if let Err(message) = load_env_file(cli.env_file.as_deref()) {
-        eprintln!("error: {message}");
-        return ExitCode::from(exit::CONFIG as u8);
+    install_panic_hook();
+    // A panic that reaches here was not a step failure (cucumber catches
+    // those and reports them): it is a bug, said in one line.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli))) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(_) => {
+            let at = PANIC_AT
+                .lock()
+                .ok()
+                .and_then(|g| g.clone())
+                .unwrap_or_else(|| "an unknown place".into());
+            eprintln!(
+                "error: this is a bug in payu-contract {} (it panicked at {at}), not a verdict on the endpoint: please report it to the maintainers with this line and the command you ran (exit {EXIT_BUG})",
+                env!("CARGO_PKG_VERSION")
+            );
+            ExitCode::from(EXIT_BUG)
+        }
     }
-    // Re-parse so that values from the .env file reach clap's env fallbacks.
-    let cli = match cli.env_file.is_some() || std::path::Path::new(".env").exists() {
-        true => Cli::try_parse().unwrap_or(cli),
-        false => cli,
-    };
-    quiet_panics();
-    let code = match cli.command {
-        Command::Run(args) => run(*args),
+}
+
+fn dispatch(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Run(args) => {
+            let mut flags = args.target.flags();
+            flags.push(("PAYU_PROFILE", args.profile.clone()));
+            match settings(cli.env_file.as_deref(), &flags) {
+                Ok(s) => run(*args, s),
+                Err(code) => code,
+            }
+        }
         Command::Serve(args) => serve::serve(args),
-        Command::CheckCredentials(args) => check::check(args),
+        Command::CheckCredentials(args) => {
+            match settings(cli.env_file.as_deref(), &args.target.flags()) {
+                Ok(s) => check::check(args, s),
+                Err(code) => code,
+            }
+        }
         Command::StoreKeygen => {
             println!("{}", payu_contract::tokens::StoreKey::generate());
             exit::PASSED
@@ -54,64 +80,60 @@ fn main() -> ExitCode {
             exit::PASSED
         }
         Command::Mutants(args) => matrix::mutants(args),
-    };
-    ExitCode::from(code as u8)
-}
-
-/// `.env` (or `--env-file`) fills the environment without overriding what is
-/// already set: flags > environment > .env > defaults.
-fn load_env_file(path: Option<&std::path::Path>) -> Result<(), String> {
-    match path {
-        Some(p) => dotenvy::from_path(p).map(|_| ()).map_err(|e| {
-            format!(
-                "--env-file {} cannot be read ({e}): name an existing file of KEY=value lines",
-                p.display()
-            )
-        }),
-        None => match dotenvy::dotenv() {
-            Ok(_) => Ok(()),
-            Err(e) if e.not_found() => Ok(()),
-            Err(e) => Err(format!(
-                ".env cannot be read ({e}): fix the line it names, or pass --env-file"
-            )),
-        },
     }
 }
 
-fn secret_env(name: &str) -> Option<Secret<String>> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
+/// The one gathering of the settings: the parsed flags, the environment
+/// and the env file (`--env-file FILE`, else `./.env`), layered once by
+/// [`Settings::gather`]. A broken env file is exit 2 in one line.
+fn settings(
+    env_file: Option<&std::path::Path>,
+    flags: &[(&str, Option<String>)],
+) -> Result<Settings, i32> {
+    let file = EnvFile::discover(env_file).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::CONFIG
+    })?;
+    Ok(Settings::gather(
+        flags,
+        |k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned()),
+        file.as_ref(),
+    ))
 }
 
-pub fn settings_from(t: &cli::TargetArgs) -> Settings {
-    Settings {
-        target: t.target.clone(),
-        token_url: t.token_url.clone(),
-        profile: None,
-        client_id: t.client_id.clone(),
-        client_secret: secret_env("PAYU_CLIENT_SECRET"),
-        refresh_token: secret_env("PAYU_REFRESH_TOKEN"),
-        username: t.username.clone(),
-        password: secret_env("PAYU_PASSWORD"),
-        scope: t.scope.clone(),
-        client_auth: t.client_auth.clone(),
-        token_store: t.token_store.clone(),
-        store_key: secret_env("PAYU_STORE_KEY"),
-        ca_cert: t.ca_cert.clone(),
-        allow_production: t.allow_production,
-        allow_destructive: false,
-        timeout_secs: t.timeout,
-        connect_timeout_secs: t.connect_timeout,
-        lock_timeout_secs: None,
-    }
+/// Where the last panic happened (file:line only: a panic message may
+/// carry a value the run has not scrubbed, so it is never printed).
+static PANIC_AT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Step failures reach cucumber as panics; their text is in the report
+/// already, so the hook prints nothing. A closed stdout or stderr (`| head`)
+/// ends the program quietly with exit 0, whichever command was printing.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if (msg.starts_with("failed printing to stdout")
+            || msg.starts_with("failed printing to stderr"))
+            && msg.contains("Broken pipe")
+        {
+            std::process::exit(0);
+        }
+        if let Ok(mut at) = PANIC_AT.lock() {
+            *at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+        }
+        tracing::debug!("step failure or panic at {:?}", info.location());
+    }));
 }
 
-fn run(args: cli::RunArgs) -> i32 {
+fn run(args: cli::RunArgs, mut settings: Settings) -> i32 {
     init_logs("warn");
-    let mut settings = settings_from(&args.target);
-    settings.profile = args.profile.clone();
+    settings.allow_production = args.target.allow_production;
     settings.allow_destructive = args.allow_destructive;
     // insta is used as a library here, not under `cargo test`: it must not
     // run `cargo metadata` to find a workspace, print its own diffs, or
@@ -177,22 +199,4 @@ pub fn init_logs(default: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
-}
-
-/// Step failures reach cucumber as panics; their text is in the report
-/// already. Anything else is a bug, said in one line without a backtrace.
-fn quiet_panics() {
-    std::panic::set_hook(Box::new(|info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| {
-                info.payload()
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-            })
-            .unwrap_or_default();
-        tracing::debug!("step failure or panic: {msg}");
-    }));
 }

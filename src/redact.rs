@@ -63,7 +63,7 @@ pub fn describe(field: &str, value: &Value) -> String {
             {
                 "base64url-like"
             } else {
-                "mixed characters"
+                "mixed"
             };
             format!("a string of {} {alphabet} characters", s.chars().count())
         }

@@ -2,23 +2,14 @@
 //! embedded double. The faithful double passes; a double made wrong on
 //! purpose fails the right scenario with exit code 1.
 
+mod common;
+
 use serde_json::Value;
 use std::process::{Command, Output};
 
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_payu-contract"));
-    // Compare-only snapshots, no colour, no stray settings from the host.
-    c.env("CI", "true");
-    for var in [
-        "PAYU_TARGET",
-        "PAYU_TOKEN_URL",
-        "PAYU_PROFILE",
-        "PAYU_CLIENT_ID",
-        "PAYU_REFRESH_TOKEN",
-    ] {
-        c.env_remove(var);
-    }
-    c
+    // An explicit environment and an empty folder: see tests/common.
+    common::bin()
 }
 
 fn run(args: &[&str]) -> (Output, Option<Value>) {

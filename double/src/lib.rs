@@ -104,6 +104,14 @@ pub fn app(state: DoubleState) -> axum::Router {
     handler::router(state)
 }
 
+/// Make ring the process's rustls crypto provider, unless one is installed
+/// already. rustls is built without a default provider here (ring instead of
+/// aws-lc-rs: no large C library to compile), so anything that builds a TLS
+/// config, a server's or a reqwest client's, calls this first. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Bind `addr` (port 0 picks a free port) and serve plain HTTP on the
 /// current tokio runtime.
 pub async fn start(opts: DoubleOptions, addr: SocketAddr) -> io::Result<RunningDouble> {
@@ -141,8 +149,7 @@ pub async fn start_tls(
     cert_pem: &[u8],
     key_pem: &[u8],
 ) -> io::Result<RunningDouble> {
-    // rustls is built with aws-lc-rs as its only provider here, so it picks
-    // it up without an explicit install_default().
+    install_crypto_provider();
     let config =
         axum_server::tls_rustls::RustlsConfig::from_pem(cert_pem.to_vec(), key_pem.to_vec())
             .await?;

@@ -46,6 +46,7 @@ fn local() -> SocketAddr {
 }
 
 fn http_client() -> reqwest::Client {
+    crate::install_crypto_provider();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
@@ -696,6 +697,7 @@ async fn tls_variant_serves_https() {
     .await
     .unwrap();
     assert!(d.token_url().starts_with("https://127.0.0.1:"));
+    crate::install_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .tls_danger_accept_invalid_certs(true)

@@ -30,6 +30,7 @@ async fn start_refresh_and_shutdown_through_the_public_api() {
         .iter()
         .find(|c| c.kind == ClientKind::Public)
         .unwrap();
+    payu_double::install_crypto_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let resp = http
         .post(&url)
@@ -62,6 +63,7 @@ async fn router_can_be_served_by_the_caller() {
     let listener = tokio::net::TcpListener::bind(local()).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(axum::serve(listener, payu_double::app(state)).into_future());
+    payu_double::install_crypto_provider();
     let resp = reqwest::Client::builder()
         .no_proxy()
         .build()

@@ -155,6 +155,7 @@ async fn many_refreshes_stay_fast_and_small() {
         .client_id
         .clone();
     let url = d.token_url();
+    payu_double::install_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(chains)

@@ -7,7 +7,7 @@
 //! can be dropped at link time and then show up as skipped.
 
 pub mod context;
-mod steps;
+pub(crate) mod steps;
 pub mod writer;
 
 use payu_contract::client::Exchange;

@@ -24,16 +24,6 @@ use crate::config::Credentials;
 use crate::oauth::{self, ClientAuth, Probe, Request, Spends};
 use crate::secret::Secret;
 use std::sync::Mutex;
-use std::time::Duration;
-
-/// `PAYU_LOCK_TIMEOUT` when it is not set: how long a command waits for
-/// another run holding the token store.
-pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 60;
-
-/// The lock timeout from its setting (`Settings::lock_timeout_secs`).
-pub fn lock_timeout(setting: Option<u64>) -> Duration {
-    Duration::from_secs(setting.unwrap_or(DEFAULT_LOCK_TIMEOUT_SECS))
-}
 
 /// The recovery step for a chain whose token is dead or in doubt: the same
 /// one `check-credentials` gives.

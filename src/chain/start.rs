@@ -24,7 +24,6 @@ use crate::client::TokenClient;
 use crate::config::Config;
 use crate::oauth::{self, Probe};
 use crate::secret::Secret;
-use std::time::Duration;
 use url::Url;
 
 /// Why a live chain could not be started.
@@ -51,13 +50,10 @@ enum Candidate {
     InDoubt(Secret<String>),
 }
 
-/// Opens (and locks) the store of `config` and starts the chain of `url`.
-pub async fn live(
-    config: &Config,
-    url: &Url,
-    client: &TokenClient,
-    lock_timeout: Duration,
-) -> Result<Started, StartError> {
+/// Opens (and locks, waiting up to `config.lock_timeout`) the store of
+/// `config` and starts the chain of `url`.
+pub async fn live(config: &Config, url: &Url, client: &TokenClient) -> Result<Started, StartError> {
+    let lock_timeout = config.lock_timeout;
     let creds = &config.credentials;
     let who = oauth::Client::of(creds, config.client_auth);
     let key = config

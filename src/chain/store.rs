@@ -243,7 +243,7 @@ pub enum StoreError {
     BadKey,
     /// Another run holds the lock.
     #[error(
-        "token store {} is locked by another run ({} still held after {}): wait for that run to finish or raise PAYU_LOCK_TIMEOUT (seconds)",
+        "token store {} is locked by another run ({} still held after {}): wait for that run to finish, or wait longer with PAYU_LOCK_TIMEOUT / --lock-timeout (seconds)",
         .path.display(), .lock_path.display(), humantime::format_duration(*.waited)
     )]
     LockTimeout {

@@ -22,7 +22,6 @@ use payu_contract::report::exit;
 use payu_contract::secret::Secret;
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::Duration;
 
 /// Where the human-readable lines go: stdout, or stderr when stdout is
 /// reserved for the new token.
@@ -45,35 +44,27 @@ fn usage(message: impl std::fmt::Display) -> i32 {
     exit::CONFIG
 }
 
-pub fn check(args: CheckArgs) -> i32 {
+pub fn check(args: CheckArgs, mut settings: Settings) -> i32 {
     crate::init_logs("warn");
-    let mut settings = crate::settings_from(&args.target);
+    settings.allow_production = args.target.allow_production;
     let tty = std::io::stdin().is_terminal();
     if tty
-        && !is_local(&settings)
+        && !settings.is_local()
         && let Err(e) = ask_client(&mut settings)
     {
         return usage(e);
     }
-    let lock_timeout = chain::lock_timeout(settings.lock_timeout_secs);
     let config = match settings.resolve() {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     let Some(runtime) = crate::runtime() else {
         return exit::NO_VERDICT;
     };
-    runtime.block_on(run(config, args, tty, lock_timeout))
-}
-
-fn is_local(s: &Settings) -> bool {
-    let t = s.target.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    let u = s
-        .token_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    u.is_none() && matches!(t, None | Some("local"))
+    runtime.block_on(run(config, args, tty))
 }
 
 /// A visible prompt on stderr, answered on stdin.
@@ -97,20 +88,16 @@ fn ask_hidden(prompt: &str) -> Result<Secret<String>, String> {
 
 /// On a terminal: the client id and secret, when not set.
 fn ask_client(settings: &mut Settings) -> Result<(), String> {
-    if settings
-        .client_id
-        .as_deref()
-        .is_none_or(|s| s.trim().is_empty())
-    {
+    if !settings.is_set("PAYU_CLIENT_ID") {
         let id = ask_visible("Client id (PAYU_CLIENT_ID): ")?;
-        settings.client_id = Some(id);
+        settings.set_typed("PAYU_CLIENT_ID", id);
     }
-    // Set but empty means "no secret" on purpose: only an unset one is asked for.
-    if std::env::var_os("PAYU_CLIENT_SECRET").is_none() {
+    // An empty value is unset, like everywhere: an unset secret is asked for.
+    if !settings.is_set("PAYU_CLIENT_SECRET") {
         let s = ask_hidden(
             "Client secret (PAYU_CLIENT_SECRET, hidden; press Enter if you have none): ",
         )?;
-        settings.client_secret = Some(s);
+        settings.set_typed("PAYU_CLIENT_SECRET", s.expose().clone());
     }
     Ok(())
 }
@@ -126,12 +113,12 @@ struct Prepared {
     target_line: String,
 }
 
-async fn run(config: Config, args: CheckArgs, tty: bool, lock_timeout: Duration) -> i32 {
+async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     let out = Out {
         to_stderr: args.print_new_token || args.json,
     };
     let scrubber = Scrubber::default();
-    let prepared = match prepare(&config, &args, tty, &scrubber, &out, lock_timeout).await {
+    let prepared = match prepare(&config, &args, tty, &scrubber, &out).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -369,12 +356,11 @@ async fn prepare(
     tty: bool,
     scrubber: &Scrubber,
     out: &Out,
-    lock_timeout: Duration,
 ) -> Result<Prepared, i32> {
     let mut creds = config.credentials.clone();
     match &config.target {
         Target::Local { .. } => {
-            if std::env::var_os("PAYU_CLIENT_ID").is_some() || args.target.client_id.is_some() {
+            if !config.credentials.client_id.is_empty() {
                 out.line("note: --target local checks the embedded sandbox with its own test client; your PAYU_CLIENT_ID and secrets are not used (pass --target uat or a URL to check them)");
             }
             let running = double::start(
@@ -433,6 +419,7 @@ async fn prepare(
                     .map(|k| StoreKey::parse(k.expose()))
                     .transpose()
                     .map_err(usage)?;
+                let lock_timeout = config.lock_timeout;
                 let opened =
                     tokio::task::spawn_blocking(move || TokenStore::open(&path, key, lock_timeout))
                         .await

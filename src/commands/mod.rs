@@ -6,11 +6,13 @@
 //! - `serve`: the embedded double alone, as an offline sandbox
 //! - `check`: `check-credentials`, a partner's plain-words verdict
 //! - `matrix`: `mutants`, the suite against every drifted profile of the double
+//! - `preflight`: what `run` checks before any request (each exit 2)
 //!
 //! The load generator, the soak and the suite benchmark are development
 //! tools: they live in `tools/bench/` (the `payu-bench` binary), not here.
 
 pub mod check;
 pub mod matrix;
+pub mod preflight;
 pub mod run;
 pub mod serve;

@@ -5,6 +5,7 @@
 use crate::bdd::ContractWorld;
 use crate::bdd::context::{self, RunContext};
 use crate::bdd::writer::Collector;
+use crate::commands::preflight;
 use cucumber::World as _;
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
@@ -22,7 +23,7 @@ use payu_contract::secret::Secret;
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How a run ends when it cannot even start.
 #[derive(Debug)]
@@ -75,10 +76,12 @@ struct Prepared {
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let started = Instant::now();
-    let lock_timeout = chain::lock_timeout(settings.lock_timeout_secs);
     let config = settings
         .resolve()
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    for note in &config.notes {
+        eprintln!("note: {note}");
+    }
     let assets = Assets::resolve(opts.features.as_deref(), opts.snapshots.as_deref())
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let schemas = Schemas::load(&assets.schemas()).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -91,6 +94,59 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         })?),
     };
 
+    // Pre-flight: every precondition of the harness, before any request.
+    let documented = match &config.target {
+        Target::Local { profile } => profile == "documented",
+        Target::Live { .. } => true,
+    };
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
+        SnapshotMode::Review
+    } else {
+        SnapshotMode::CompareOnly
+    };
+    let parsed = preflight::features(&assets.features).map_err(Failure::Usage)?;
+    {
+        let chosen = preflight::selected(&parsed, tags.as_ref());
+        if chosen.is_empty() {
+            return Err(Failure::Usage(
+                match opts
+                    .tags
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                {
+                    Some(t) => format!(
+                        "--tags \"{t}\" matches no scenario in {}: check the tag names in the .feature files (e.g. @documented, @consumes, @destructive)",
+                        assets.features.display()
+                    ),
+                    None => format!(
+                        "the feature files in {} hold no scenario",
+                        assets.features.display()
+                    ),
+                },
+            ));
+        }
+        preflight::undefined_step(&chosen).map_err(Failure::Usage)?;
+        if mode == SnapshotMode::CompareOnly {
+            // A local review run records missing baselines as .snap.new;
+            // everywhere else a missing one could only be reported as drift.
+            preflight::baselines(
+                &chosen,
+                &assets.snapshots.join("documented"),
+                opts.snapshots.as_deref(),
+            )
+            .map_err(Failure::Usage)?;
+        }
+    }
+    preflight::report_paths(&[
+        ("--report-json", &opts.report_json),
+        ("--report-junit", &opts.report_junit),
+        ("--report-cucumber", &opts.report_cucumber),
+        ("--report-html", &opts.report_html),
+    ])
+    .map_err(Failure::Usage)?;
+
     let baseline = opts
         .baseline
         .as_deref()
@@ -99,19 +155,9 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .map_err(Failure::Usage)?;
 
     let scrubber = Scrubber::default();
-    let prepared = prepare(&config, &scrubber, lock_timeout).await?;
+    let prepared = prepare(&config, &scrubber).await?;
     let client = prepared.client.clone();
 
-    let documented = prepared
-        .profile
-        .as_deref()
-        .is_none_or(|p| p == "documented");
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    let mode = if documented && !config.target.is_live() && !in_ci && !assets.snapshots_embedded {
-        SnapshotMode::Review
-    } else {
-        SnapshotMode::CompareOnly
-    };
     let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
     if config.target.is_live() {
         // The observed baseline: the last accepted observation of this
@@ -176,7 +222,8 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         }
     };
 
-    let collector = ContractWorld::cucumber()
+    let collector = ContractWorld::cucumber::<PathBuf>()
+        .with_parser(preflight::Parsed(parsed))
         .with_writer(Collector::new(opts.style, opts.verbosity))
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
@@ -227,6 +274,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         Some(why.to_string())
     } else if summary.total == 0 {
         Some("no scenario matched: check --tags".to_owned())
+    } else if summary.no_verdict > 0 && summary.drifted == 0 {
+        // The run's reason is what -q shows: the first scenario's why.
+        scenarios
+            .iter()
+            .find(|s| s.verdict == Verdict::NoVerdict)
+            .and_then(|s| s.reason.clone())
+            .map(|r| format!("no verdict: {r}"))
     } else {
         None
     };
@@ -252,15 +306,19 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         since_baseline: None,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
-    for s in run_report
+    // The scenarios skipped before they ran come last in the report: they
+    // are numbered after the ones that ran.
+    let total = run_report.scenarios.len();
+    for (i, s) in run_report
         .scenarios
         .iter()
-        .filter(|s| s.verdict == Verdict::Skipped)
+        .enumerate()
+        .skip(collector.scenarios.len())
     {
         if opts.verbosity != Verbosity::Quiet {
             print!(
                 "{}",
-                report::terminal::scenario_lines(s, opts.style, opts.verbosity, 0, 0)
+                report::terminal::scenario_lines(s, opts.style, opts.verbosity, i + 1, total)
             );
         }
     }
@@ -307,11 +365,7 @@ fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failur
     Ok(())
 }
 
-async fn prepare(
-    config: &Config,
-    scrubber: &Scrubber,
-    lock_timeout: Duration,
-) -> Result<Prepared, Failure> {
+async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failure> {
     for secret in [
         &config.credentials.client_secret,
         &config.credentials.password,
@@ -373,7 +427,7 @@ async fn prepare(
         }
         Target::Live { url, .. } => {
             let client = client_for(url)?;
-            let started = chain::start::live(config, url, &client, lock_timeout)
+            let started = chain::start::live(config, url, &client)
                 .await
                 .map_err(|e| match e {
                     chain::start::StartError::Usage(m) => Failure::Usage(m),

@@ -1,7 +1,7 @@
 //! `payu-contract serve`: the double alone, as an offline sandbox. Once it
 //! listens it prints one JSON line on stdout (the token URL and its
 //! fixtures: the double's own test credentials, not secrets), then logs one
-//! line per request on stderr until Ctrl-C.
+//! line per request on stderr until Ctrl-C or SIGTERM (exit 0).
 
 use crate::cli::ServeArgs;
 use payu_contract::report::exit;
@@ -46,14 +46,39 @@ pub fn serve(args: ServeArgs) -> i32 {
         },
     };
     let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(c), Some(k)) => match (std::fs::read(c), std::fs::read(k)) {
-            (Ok(c), Ok(k)) => Some((c, k)),
-            (Err(e), _) | (_, Err(e)) => {
-                return usage(format!(
-                    "--tls-cert/--tls-key cannot be read ({e}): name PEM files"
-                ));
+        (Some(cert), Some(key)) => {
+            let read = |flag: &str, path: &std::path::Path, marker: &str, what: &str| {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    format!(
+                        "{flag} {} cannot be read ({e}): name a PEM file with {what}",
+                        path.display()
+                    )
+                })?;
+                let text = String::from_utf8_lossy(&bytes);
+                if !(text.contains("-----BEGIN ") && text.contains(marker)) {
+                    return Err(format!(
+                        "{flag} {} holds no PEM {what}: name a PEM file with {what} (-----BEGIN ...{marker})",
+                        path.display()
+                    ));
+                }
+                Ok(bytes)
+            };
+            match (
+                read("--tls-cert", cert, "CERTIFICATE-----", "a certificate"),
+                read("--tls-key", key, "PRIVATE KEY-----", "a private key"),
+            ) {
+                (Ok(c), Ok(k)) => Some((c, k)),
+                (Err(e), _) | (_, Err(e)) => return usage(e),
             }
-        },
+        }
+        _ => None,
+    };
+    let tls_files = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(format!(
+            "--tls-cert {} / --tls-key {}",
+            c.display(),
+            k.display()
+        )),
         _ => None,
     };
     let opts = DoubleOptions {
@@ -72,8 +97,21 @@ pub fn serve(args: ServeArgs) -> i32 {
         let running = match started {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: cannot listen on {addr}: {e}; pick another --addr (port 0 picks a free one)");
-                return exit::NO_VERDICT;
+                use std::io::ErrorKind as K;
+                let listening = matches!(
+                    e.kind(),
+                    K::AddrInUse | K::AddrNotAvailable | K::PermissionDenied
+                );
+                return match (&tls_files, listening) {
+                    // The files parsed as PEM but rustls refused them (a key
+                    // that does not match, an unsupported key type...).
+                    (Some(files), false) => usage(format!(
+                        "{files} are not a usable certificate and private key ({e}): name the PEM certificate and the private key made for it"
+                    )),
+                    _ => usage(format!(
+                        "cannot listen on {addr}: {e}; pick another --addr (port 0 picks a free one)"
+                    )),
+                };
             }
         };
         let line = serde_json::json!({
@@ -83,8 +121,32 @@ pub fn serve(args: ServeArgs) -> i32 {
         });
         println!("{line}");
         tracing::info!("serving the {} double at {}", args.profile, running.token_url());
-        let _ = tokio::signal::ctrl_c().await;
+        stopped().await;
         running.shutdown().await;
         exit::PASSED
     })
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop`, systemd and CI runners send):
+/// either one stops the double cleanly with exit 0.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -9,16 +9,35 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
 
-/// The binary with no PAYU_* settings from the host, compare-only snapshots.
+/// The binary with an explicit environment: no PAYU_*, RUST_LOG or INSTA_*
+/// setting from the host, compare-only snapshots, no colour, and run from
+/// an empty folder of its own, so a developer's `.env` (in the repository
+/// root or anywhere else) cannot change a test. A test that wants a `.env`
+/// writes one into its own folder and sets `current_dir`.
 pub fn bin() -> Command {
     let mut c = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PAYU_") || k == "RUST_LOG" {
-            c.env_remove(k);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k.starts_with("PAYU_") || k.starts_with("INSTA_") || k == "RUST_LOG" {
+            c.env_remove(&*k);
         }
     }
-    c.env("CI", "true");
+    c.env("CI", "true")
+        .env("NO_COLOR", "1")
+        .current_dir(child_cwd());
     c
+}
+
+/// An empty folder, one per test process, where children run by default.
+pub fn child_cwd() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("payu-contract-test-cwd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the children's folder");
+        dir
+    })
 }
 
 /// `payu-contract serve` on a free port; killed on drop.
@@ -84,6 +103,24 @@ impl Served {
             ),
             ("PAYU_TOKEN_STORE".into(), store.display().to_string()),
         ]
+    }
+}
+
+impl Served {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` for the server to exit on its own.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 }
 

@@ -4,7 +4,7 @@
 
 mod credentials;
 mod requests;
-mod responses;
+pub(crate) mod responses;
 mod rotation;
 
 use super::ContractWorld;

@@ -147,6 +147,7 @@ fn bare(kind: Bare) -> Result<usize, String> {
             .client(ClientKind::Public)
             .ok_or("no public client")?
             .clone();
+        payu_double::install_crypto_provider();
         let http = match kind {
             // The harness's client settings (src/client.rs), nothing else.
             Bare::Harness => reqwest::Client::builder()
@@ -452,6 +453,7 @@ fn per_request() -> Result<(), String> {
             Scrubber::default(),
         )
         .map_err(|e| e.to_string())?;
+        payu_double::install_crypto_provider();
         let bare = reqwest::Client::builder()
             .no_proxy()
             .tls_certs_only([])
