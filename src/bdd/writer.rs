@@ -46,6 +46,12 @@ impl Collector {
         }
     }
 
+    /// How many scenarios the lines count to (default: what cucumber runs).
+    pub fn numbered_of(mut self, total: usize) -> Collector {
+        self.total = total;
+        self
+    }
+
     fn scenario<W>(
         &mut self,
         feature: &cucumber::gherkin::Feature,
@@ -228,7 +234,9 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
             }
         };
         match value {
-            Cucumber::ParsingFinished { scenarios, .. } => self.total = scenarios,
+            Cucumber::ParsingFinished { scenarios, .. } if self.total == 0 => {
+                self.total = scenarios
+            }
             Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
                 self.scenario(&f, &sc, event)
             }

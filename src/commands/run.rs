@@ -107,8 +107,10 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         SnapshotMode::CompareOnly
     };
     let parsed = preflight::features(&assets.features).map_err(Failure::Usage)?;
+    let selected_total;
     {
         let chosen = preflight::selected(&parsed, tags.as_ref());
+        selected_total = chosen.len();
         if chosen.is_empty() {
             return Err(Failure::Usage(
                 match opts
@@ -230,7 +232,11 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let after_ctx = ctx.clone();
     let collector = ContractWorld::cucumber::<PathBuf>()
         .with_parser(preflight::Parsed(parsed))
-        .with_writer(Collector::new(ctx.clone(), opts.style, opts.verbosity))
+        .with_writer(
+            // Numbered out of every selected scenario: the ones skipped
+            // before they run are numbered after the others.
+            Collector::new(ctx.clone(), opts.style, opts.verbosity).numbered_of(selected_total),
+        )
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
         .with_default_cli()

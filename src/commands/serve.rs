@@ -119,34 +119,44 @@ pub fn serve(args: ServeArgs) -> i32 {
             "profile": args.profile,
             "fixtures": running.fixtures(),
         });
+        let stopped = stop_signal();
         println!("{line}");
         tracing::info!("serving the {} double at {}", args.profile, running.token_url());
-        stopped().await;
+        stopped.await;
         running.shutdown().await;
         exit::PASSED
     })
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop`, systemd and CI runners send):
-/// either one stops the double cleanly with exit 0.
-async fn stopped() {
+/// either one stops the double cleanly with exit 0. The handlers are
+/// registered when this is called, not when it is first awaited, so call it
+/// before telling anyone the double is up: a signal sent right after the
+/// ready line must not find the default action (death by signal) in place.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
