@@ -167,6 +167,70 @@ fn a_dead_new_seed_keeps_the_live_chain_and_says_so() {
 }
 
 #[test]
+fn a_live_new_seed_starts_a_new_chain_and_says_so() {
+    let h = Hostile::start(Mode::default());
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.json");
+    let mut env = h.env(&store);
+    run(&env);
+    let before = only_entry(&store);
+    assert!(before.rotations > 0, "the first run moved the chain on");
+    // A person gives the run a new token that works.
+    let fresh = h.issue();
+    set(&mut env, "PAYU_REFRESH_TOKEN", &fresh);
+    let out = run(&env);
+    let all = text(&out);
+    assert!(
+        all.contains("set aside"),
+        "the run says what it chose: {all}"
+    );
+    let after = only_entry(&store);
+    assert_eq!(
+        after.seed_fingerprint,
+        Some(payu_contract::chain::store::fingerprint(
+            &payu_contract::secret::Secret::from(fresh.as_str())
+        )),
+        "the chain now starts from the new seed: {all}"
+    );
+    assert!(h.is_live(after.refresh_token.expose()), "{all}");
+}
+
+#[test]
+fn check_credentials_refresh_with_a_dead_seed_keeps_the_live_chain() {
+    let served = Served::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.json");
+    let mut env = served_env(&served, &store);
+    let out = run(&env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let dead_seed = served.client("public")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        let mut s = TokenStore::open(&store, None, Duration::from_secs(5)).unwrap();
+        let (id, mut e) = s.chains()[0].clone();
+        e.seed_fingerprint = None;
+        s.put(&id, e).unwrap();
+    }
+    let before = only_entry(&store);
+    set(&mut env, "PAYU_REFRESH_TOKEN", &dead_seed);
+    let out = bin()
+        .args(["check-credentials", "--refresh"])
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the stored chain's token is refreshed: {all}"
+    );
+    let after = only_entry(&store);
+    assert_eq!(after.rotations, before.rotations + 1, "{all}");
+}
+
+#[test]
 fn url_spellings_of_one_endpoint_share_one_chain() {
     let served = Served::start(&[]);
     let dir = tempfile::tempdir().unwrap();

@@ -81,54 +81,16 @@ pub async fn live(config: &Config, url: &Url, client: &TokenClient) -> Result<St
     }
     let can_mint = creds.username.is_some() && creds.password.is_some();
     let mut notes = Vec::new();
-    let entry = store.get(&chain_id).cloned();
-    let from_entry = |e: &ChainEntry| match e.state {
-        store::TokenState::Live => {
-            Candidate::Unchecked(e.refresh_token.clone(), "the token store's")
-        }
-        store::TokenState::PossiblyConsumed => Candidate::InDoubt(e.refresh_token.clone()),
-    };
-    let candidate = match (store::choose_start(entry.as_ref(), seed), &entry) {
-        (Some(Start::NewChainFromSeed(s)), Some(e)) => match super::probe(client, &who, &s).await {
-            Ok(Probe::Alive) => {
-                store
-                    .put(&chain_id, ChainEntry::from_seed(&s))
-                    .map_err(usage)?;
-                notes.push(format!(
-                        "PAYU_REFRESH_TOKEN is new to the token store and alive: it starts a new chain (the stored chain, {} rotations, is set aside)",
-                        e.rotations
-                    ));
-                Candidate::Alive(s)
-            }
-            Ok(Probe::Dead) => {
-                let mut kept = e.clone();
-                kept.seed_fingerprint = Some(store::fingerprint(&s));
-                store.put(&chain_id, kept).map_err(usage)?;
-                notes.push(format!(
-                        "PAYU_REFRESH_TOKEN is dead (refused with invalid_grant): the stored chain ({} rotations) is kept; remove PAYU_REFRESH_TOKEN or set it to a live token",
-                        e.rotations
-                    ));
-                from_entry(e)
-            }
-            Ok(Probe::Unexpected(what)) | Err(what) => {
-                notes.push(format!(
-                        "PAYU_REFRESH_TOKEN is new to the token store and checking it failed ({what}): the stored chain is kept"
-                    ));
-                from_entry(e)
-            }
-        },
-        (Some(Start::NewChainFromSeed(s)), None) => {
-            store
-                .put(&chain_id, ChainEntry::from_seed(&s))
-                .map_err(usage)?;
-            Candidate::Unchecked(s, "PAYU_REFRESH_TOKEN's")
-        }
-        (Some(Start::FromStore(t)), _) => Candidate::Unchecked(t, "the token store's"),
-        (Some(Start::PossiblyConsumed(t)), _) => Candidate::InDoubt(t),
-        (None, _) if can_mint => {
-            Candidate::Alive(mint(client, config, &mut store, &chain_id).await?)
-        }
-        (None, _) => {
+    let resolved = resolve_seed(&mut store, &chain_id, seed, client, &who, &mut notes)
+        .await
+        .map_err(usage)?;
+    let candidate = match resolved.start {
+        Some(Start::NewChainFromSeed(s)) if resolved.seed_alive => Candidate::Alive(s),
+        Some(Start::NewChainFromSeed(s)) => Candidate::Unchecked(s, "PAYU_REFRESH_TOKEN's"),
+        Some(Start::FromStore(t)) => Candidate::Unchecked(t, "the token store's"),
+        Some(Start::PossiblyConsumed(t)) => Candidate::InDoubt(t),
+        None if can_mint => Candidate::Alive(mint(client, config, &mut store, &chain_id).await?),
+        None => {
             return Err(StartError::Usage(format!(
                 "no refresh token: set PAYU_REFRESH_TOKEN, or PAYU_USERNAME and PAYU_PASSWORD for the Get Token call (the token store {} has no chain for this client and URL)",
                 store.path().display()
@@ -195,6 +157,69 @@ pub async fn live(config: &Config, url: &Url, client: &TokenClient) -> Result<St
         ),
         notes,
     })
+}
+
+/// The seed rule with the probe: like [`store::choose_start`], but a seed
+/// the store has not seen, next to a stored chain, is probed before it may
+/// replace that chain (see the module docs). Writes what it decides (a new
+/// chain from the seed; a dead seed recorded as seen) before returning.
+/// Each decision worth telling is pushed to `notes`.
+pub async fn resolve_seed(
+    store: &mut LockedStore,
+    chain_id: &ChainId,
+    seed: Option<&Secret<String>>,
+    client: &TokenClient,
+    who: &oauth::Client,
+    notes: &mut Vec<String>,
+) -> Result<Resolved, StoreError> {
+    let entry = store.get(chain_id).cloned();
+    let mut seed_alive = false;
+    let from_entry = |e: &ChainEntry| match e.state {
+        store::TokenState::Live => Start::FromStore(e.refresh_token.clone()),
+        store::TokenState::PossiblyConsumed => Start::PossiblyConsumed(e.refresh_token.clone()),
+    };
+    let start = match (store::choose_start(entry.as_ref(), seed), &entry) {
+        (Some(Start::NewChainFromSeed(s)), Some(e)) => match super::probe(client, who, &s).await {
+            Ok(Probe::Alive) => {
+                store.put(chain_id, ChainEntry::from_seed(&s))?;
+                notes.push(format!(
+                    "PAYU_REFRESH_TOKEN is new to the token store and alive: it starts a new chain (the stored chain, {} rotations, is set aside)",
+                    e.rotations
+                ));
+                seed_alive = true;
+                Some(Start::NewChainFromSeed(s))
+            }
+            Ok(Probe::Dead) => {
+                let mut kept = e.clone();
+                kept.seed_fingerprint = Some(store::fingerprint(&s));
+                store.put(chain_id, kept)?;
+                notes.push(format!(
+                    "PAYU_REFRESH_TOKEN is dead (refused with invalid_grant): the stored chain ({} rotations) is kept; remove PAYU_REFRESH_TOKEN or set it to a live token",
+                    e.rotations
+                ));
+                Some(from_entry(e))
+            }
+            Ok(Probe::Unexpected(what)) | Err(what) => {
+                notes.push(format!(
+                    "PAYU_REFRESH_TOKEN is new to the token store and checking it failed ({what}): the stored chain is kept"
+                ));
+                Some(from_entry(e))
+            }
+        },
+        (Some(Start::NewChainFromSeed(s)), None) => {
+            store.put(chain_id, ChainEntry::from_seed(&s))?;
+            Some(Start::NewChainFromSeed(s))
+        }
+        (start, _) => start,
+    };
+    Ok(Resolved { start, seed_alive })
+}
+
+/// What [`resolve_seed`] decided.
+pub struct Resolved {
+    pub start: Option<Start>,
+    /// The start is a new seed the probe found alive.
+    pub seed_alive: bool,
 }
 
 /// Starts a new chain with the Get Token call, stored before it is used.

@@ -459,7 +459,24 @@ async fn prepare(
             }
             let start = match store.as_mut() {
                 Some(st) if args.refresh => {
-                    st.resolve_start(&chain, seed.as_ref()).map_err(usage)?
+                    // The seed rule of every command that spends a token:
+                    // an unseen seed is probed before it replaces a chain.
+                    let who = payu_contract::oauth::Client::of(&creds, config.client_auth);
+                    let mut notes = Vec::new();
+                    let resolved = chain::start::resolve_seed(
+                        st,
+                        &chain,
+                        seed.as_ref().filter(|s| !s.is_empty()),
+                        &client,
+                        &who,
+                        &mut notes,
+                    )
+                    .await
+                    .map_err(usage)?;
+                    for n in notes {
+                        out.line(format!("note: {n}"));
+                    }
+                    resolved.start
                 }
                 Some(st) => {
                     payu_contract::chain::store::choose_start(st.get(&chain), seed.as_ref())

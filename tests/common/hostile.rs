@@ -151,6 +151,14 @@ impl Hostile {
         self.state.lock().unwrap().rotated_by.clone()
     }
 
+    /// Issues one more live refresh token for the client (as PayU would
+    /// hand a partner a new one), outside any chain the harness knows.
+    pub fn issue(&self) -> String {
+        let t = hex(32);
+        self.state.lock().unwrap().live.push(t.clone());
+        t
+    }
+
     /// Whether the server would accept `token` now.
     pub fn is_live(&self, token: &str) -> bool {
         self.state.lock().unwrap().live.iter().any(|t| t == token)
