@@ -780,6 +780,7 @@ mod tests {
             documentation_findings: vec![],
             rfc6749_notes: vec![],
             since_baseline: None,
+            observed_baseline: None,
         }
     }
 

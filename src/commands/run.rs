@@ -15,7 +15,7 @@ use payu_contract::chain::{self, NoSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
-use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
+use payu_contract::contract::snapshot::{Baseline, SnapshotMode, Snapshots};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
@@ -59,6 +59,8 @@ pub struct RunOptions {
     pub report_html: Option<PathBuf>,
     /// An earlier run's JSON report to compare with.
     pub baseline: Option<PathBuf>,
+    /// A GitHub-flavoured Markdown summary.
+    pub report_markdown: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub style: Style,
 }
@@ -147,6 +149,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         ("--report-junit", &opts.report_junit),
         ("--report-cucumber", &opts.report_cucumber),
         ("--report-html", &opts.report_html),
+        ("--report-markdown", &opts.report_markdown),
     ])
     .map_err(Failure::Usage)?;
 
@@ -161,22 +164,27 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let prepared = prepare(&config, &scrubber).await?;
     let client = prepared.client.clone();
 
-    let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    let mut snapshots = Snapshots::new(Baseline::documented(&assets.snapshots, mode));
+    let mut observed_baseline = None;
     if config.target.is_live() {
         // The observed baseline: the last accepted observation of this
-        // target; new observations are left for review, never in CI.
-        let observed = assets
-            .snapshots
-            .join(snapshot::target_dir_name(&config.target.name()));
-        let review = !in_ci && !assets.snapshots_embedded;
-        snapshots = snapshots.with_observed(
-            observed,
-            if review {
-                SnapshotMode::Review
-            } else {
-                SnapshotMode::CompareOnly
-            },
-        );
+        // target, in the working folder; new observations are recorded for
+        // `payu-contract baseline`, never in CI.
+        let mode = if in_ci {
+            SnapshotMode::CompareOnly
+        } else {
+            SnapshotMode::Review
+        };
+        let observed = Baseline::observed(&config.baselines, &config.target.name(), mode);
+        observed_baseline = Some(report::ObservedBaseline {
+            folder: config
+                .baselines
+                .join(observed.folder())
+                .display()
+                .to_string(),
+            recorded: mode == SnapshotMode::Review,
+        });
+        snapshots = snapshots.with_observed(observed);
     }
 
     // The run's own context, handed to each scenario's World by the
@@ -314,6 +322,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         documentation_findings: report::documentation_findings(),
         rfc6749_notes: report::rfc6749_notes(),
         since_baseline: None,
+        observed_baseline,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
     // The scenarios skipped before they ran come last in the report: they
@@ -352,7 +361,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
 /// Every report whose flag was given, each rendered from the same RunReport.
 fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failure> {
     type Writer = fn(&std::path::Path, &RunReport) -> std::io::Result<()>;
-    let formats: [(&str, &Option<PathBuf>, Writer); 4] = [
+    let formats: [(&str, &Option<PathBuf>, Writer); 5] = [
         ("JSON", &opts.report_json, report::json::write),
         ("JUnit", &opts.report_junit, report::junit::write),
         (
@@ -361,6 +370,7 @@ fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failur
             report::cucumber::write,
         ),
         ("HTML", &opts.report_html, report::html::write),
+        ("Markdown", &opts.report_markdown, report::markdown::write),
     ];
     for (name, path, write) in formats {
         if let Some(path) = path {
@@ -488,6 +498,7 @@ mod tests {
             report_cucumber: None,
             report_html: None,
             baseline: None,
+            report_markdown: None,
             verbosity: Verbosity::Quiet,
             style: Style::plain(),
         }

@@ -91,7 +91,7 @@ pub fn scenario_lines(
             "no accepted observation yet"
         };
         out.push_str(&format!(
-            "           {}: {what} (review with `cargo insta review`)\n",
+            "           {}: {what} (review with `payu-contract baseline`)\n",
             c.name
         ));
     }
@@ -129,21 +129,9 @@ pub fn summary_lines(r: &RunReport, style: Style) -> String {
     if let Some(reason) = &r.reason {
         out.push_str(&format!("{reason}\n"));
     }
-    let observed: Vec<&ScenarioReport> = r
-        .scenarios
-        .iter()
-        .filter(|s| !s.since_accepted.is_empty())
-        .collect();
-    if !observed.is_empty() {
-        let changed = observed
-            .iter()
-            .filter(|s| s.changed_since_accepted())
-            .count();
-        out.push_str(&format!(
-            "observed baseline of {}: {changed} of {} scenarios changed since the last accepted run\n",
-            r.target.name,
-            observed.len()
-        ));
+    if let Some(line) = super::observed_baseline_line(r) {
+        out.push_str(&line);
+        out.push('\n');
     }
     let verdict = match r.verdict {
         Verdict::Passed => "every documented check held",
