@@ -366,11 +366,9 @@ impl EnvFile {
                     .filter(|d| distance(d.var, &key) <= 3)
                     .map(|d| format!(" (did you mean {}?)", d.var))
                     .unwrap_or_default();
-                return Err(ConfigError::EnvFile {
-                    label,
-                    problem: format!(
-                        "{key} is not a setting{hint}: `payu-contract run --help` lists them"
-                    ),
+                return Err(ConfigError::Invalid {
+                    at: format!("{key} in {label}"),
+                    problem: format!("not a setting{hint}; `payu-contract run --help` lists them"),
                 });
             }
             values.insert(key, Secret::new(value));
@@ -936,7 +934,7 @@ mod tests {
         let e = EnvFile::parse("PAYU_TIMEOUTS=3\nOTHER_TOOL=1\n", ".env".into()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            ".env PAYU_TIMEOUTS is not a setting (did you mean PAYU_TIMEOUT?): `payu-contract run --help` lists them"
+            "PAYU_TIMEOUTS in .env: not a setting (did you mean PAYU_TIMEOUT?); `payu-contract run --help` lists them"
         );
         assert!(EnvFile::parse("OTHER_TOOL=1\n", ".env".into()).is_ok());
     }

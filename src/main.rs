@@ -86,7 +86,10 @@ fn dispatch(cli: Cli) -> i32 {
 /// The one gathering of the settings: the parsed flags, the environment
 /// and the env file (`--env-file FILE`, else `./.env`), layered once by
 /// [`Settings::gather`]. A broken env file is exit 2 in one line.
-fn settings(env_file: Option<&std::path::Path>, flags: &[(&str, Option<String>)]) -> Result<Settings, i32> {
+fn settings(
+    env_file: Option<&std::path::Path>,
+    flags: &[(&str, Option<String>)],
+) -> Result<Settings, i32> {
     let file = EnvFile::discover(env_file).map_err(|e| {
         eprintln!("error: {e}");
         exit::CONFIG
@@ -113,13 +116,16 @@ fn install_panic_hook() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
-        if (msg.starts_with("failed printing to stdout") || msg.starts_with("failed printing to stderr"))
+        if (msg.starts_with("failed printing to stdout")
+            || msg.starts_with("failed printing to stderr"))
             && msg.contains("Broken pipe")
         {
             std::process::exit(0);
         }
         if let Ok(mut at) = PANIC_AT.lock() {
-            *at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            *at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
         }
         tracing::debug!("step failure or panic at {:?}", info.location());
     }));

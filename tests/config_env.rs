@@ -121,25 +121,78 @@ fn each_invalid_env_file_value_is_exit_2_naming_the_variable_and_the_file() {
         .unwrap()
         .to_owned();
     let cases: &[(&str, &str, &[&str])] = &[
-        ("PAYU_TIMEOUT", "30s", &["PAYU_TIMEOUT=30s in .env", "1-600", "PAYU_TIMEOUT=30"]),
-        ("PAYU_CONNECT_TIMEOUT", "0", &["PAYU_CONNECT_TIMEOUT=0 in .env", "1-600"]),
-        ("PAYU_LOCK_TIMEOUT", "soon", &["PAYU_LOCK_TIMEOUT=soon in .env", "0-3600"]),
-        ("PAYU_TARGET", "staging", &["PAYU_TARGET=staging in .env", "local, uat"]),
-        ("PAYU_TARGET", "https//uat", &["PAYU_TARGET=https//uat in .env"]),
-        ("PAYU_TARGET", "http://example.com/oauth/token", &["PAYU_TARGET=http://example.com/oauth/token in .env", "plain HTTP"]),
-        ("PAYU_TARGET", "https://accounts.payu.in./oauth/token", &["PAYU_TARGET=https://accounts.payu.in./oauth/token in .env", "--allow-production"]),
-        ("PAYU_CLIENT_AUTH", "digest", &["PAYU_CLIENT_AUTH=digest in .env", "basic"]),
-        ("PAYU_CA_CERT", "missing-ca.pem", &["PAYU_CA_CERT=missing-ca.pem in .env", "PEM"]),
+        (
+            "PAYU_TIMEOUT",
+            "30s",
+            &["PAYU_TIMEOUT=30s in .env", "1-600", "PAYU_TIMEOUT=30"],
+        ),
+        (
+            "PAYU_CONNECT_TIMEOUT",
+            "0",
+            &["PAYU_CONNECT_TIMEOUT=0 in .env", "1-600"],
+        ),
+        (
+            "PAYU_LOCK_TIMEOUT",
+            "soon",
+            &["PAYU_LOCK_TIMEOUT=soon in .env", "0-3600"],
+        ),
+        (
+            "PAYU_TARGET",
+            "staging",
+            &["PAYU_TARGET=staging in .env", "local, uat"],
+        ),
+        (
+            "PAYU_TARGET",
+            "https//uat",
+            &["PAYU_TARGET=https//uat in .env"],
+        ),
+        (
+            "PAYU_TARGET",
+            "http://example.com/oauth/token",
+            &[
+                "PAYU_TARGET=http://example.com/oauth/token in .env",
+                "plain HTTP",
+            ],
+        ),
+        (
+            "PAYU_TARGET",
+            "https://accounts.payu.in./oauth/token",
+            &[
+                "PAYU_TARGET=https://accounts.payu.in./oauth/token in .env",
+                "--allow-production",
+            ],
+        ),
+        (
+            "PAYU_CLIENT_AUTH",
+            "digest",
+            &["PAYU_CLIENT_AUTH=digest in .env", "basic"],
+        ),
+        (
+            "PAYU_CA_CERT",
+            "missing-ca.pem",
+            &["PAYU_CA_CERT=missing-ca.pem in .env", "PEM"],
+        ),
         ("PAYU_PROFILE", "no-such-profile", &[]),
-        ("PAYU_STORE_KEY", "hunter2-is-no-key", &["PAYU_STORE_KEY in .env", "store-keygen"]),
-        ("PAYU_PASSWORD", "hunter2-alone", &["PAYU_PASSWORD in .env", "PAYU_USERNAME"]),
+        (
+            "PAYU_STORE_KEY",
+            "hunter2-is-no-key",
+            &["PAYU_STORE_KEY in .env", "store-keygen"],
+        ),
+        (
+            "PAYU_PASSWORD",
+            "hunter2-alone",
+            &["PAYU_PASSWORD in .env", "PAYU_USERNAME"],
+        ),
     ];
     for (key, value, needles) in cases {
         let dir = tempfile::tempdir().unwrap();
         let mut env = partner_env(&served);
         if *key == "PAYU_PROFILE" {
             // A profile only applies locally: made wrong for a local run.
-            env = env.replace(&format!("PAYU_TARGET={}", served.token_url), "PAYU_TARGET=local");
+            env = env.replace(
+                &format!("PAYU_TARGET={}", served.token_url),
+                "PAYU_TARGET=local",
+            );
         }
         env = env.replace("PAYU_PASSWORD=", "PAYU_PASSWORD_UNSET_BY_TEST=");
         env = env.replace("PAYU_STORE_KEY=", "PAYU_STORE_KEY_UNSET_BY_TEST=");
@@ -151,7 +204,11 @@ fn each_invalid_env_file_value_is_exit_2_naming_the_variable_and_the_file() {
             .collect::<Vec<_>>()
             .join("\n");
         std::fs::write(dir.path().join(".env"), &env).unwrap();
-        let out = bin().current_dir(dir.path()).args(["run", "-q"]).output().unwrap();
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["run", "-q"])
+            .output()
+            .unwrap();
         let mut needles = needles.to_vec();
         let profile_line = format!("{key}={value} in .env");
         if needles.is_empty() {
@@ -176,10 +233,17 @@ fn a_broken_env_file_is_one_line_naming_the_file_never_its_content() {
     let dir = tempfile::tempdir().unwrap();
     for (content, needles) in [
         ("PAYU_CLIENT_SECRET=\"hunter2\n", vec![".env", "line 1"]),
-        ("PAYU_TIMEOUTS=30\n", vec![".env", "PAYU_TIMEOUTS", "PAYU_TIMEOUT?"]),
+        (
+            "PAYU_TIMEOUTS=30\n",
+            vec![".env", "PAYU_TIMEOUTS", "PAYU_TIMEOUT?"],
+        ),
     ] {
         std::fs::write(dir.path().join(".env"), content).unwrap();
-        let out = bin().current_dir(dir.path()).args(["run", "-q"]).output().unwrap();
+        let out = bin()
+            .current_dir(dir.path())
+            .args(["run", "-q"])
+            .output()
+            .unwrap();
         assert_one_line_error(&out, &needles, &["hunter2"]);
     }
     let out = bin()
@@ -190,8 +254,20 @@ fn a_broken_env_file_is_one_line_naming_the_file_never_its_content() {
     // --env-file is named as such.
     let file = dir.path().join("ci.env");
     std::fs::write(&file, "PAYU_TIMEOUT=soon\n").unwrap();
-    let out = bin().arg("--env-file").arg(&file).args(["run"]).output().unwrap();
-    assert_one_line_error(&out, &[&format!("PAYU_TIMEOUT=soon in --env-file {}", file.display())], &[]);
+    let out = bin()
+        .arg("--env-file")
+        .arg(&file)
+        .args(["run"])
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        &[&format!(
+            "PAYU_TIMEOUT=soon in --env-file {}",
+            file.display()
+        )],
+        &[],
+    );
 }
 
 #[test]
@@ -246,12 +322,25 @@ fn the_environment_wins_over_the_env_file_and_flags_over_both() {
 fn a_dot_env_in_a_parent_folder_or_the_repository_does_not_change_a_run() {
     let root = tempfile::tempdir().unwrap();
     std::fs::write(root.path().join(".env"), "PAYU_TARGET=staging\n").unwrap();
-    let out = bin().current_dir(root.path()).args(["run", "-q"]).output().unwrap();
+    let out = bin()
+        .current_dir(root.path())
+        .args(["run", "-q"])
+        .output()
+        .unwrap();
     assert_one_line_error(&out, &["PAYU_TARGET=staging in .env"], &[]);
     let sub = root.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let out = bin().current_dir(&sub).args(["run", "-q"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "a parent's .env was read: {}", text(&out));
+    let out = bin()
+        .current_dir(&sub)
+        .args(["run", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a parent's .env was read: {}",
+        text(&out)
+    );
     // The children of every test run in an empty folder outside the
     // repository, whatever the developer keeps in its root.
     let cwd = common::child_cwd();
@@ -285,7 +374,10 @@ fn help_names_every_setting_including_the_secret_ones() {
             "PAYU_CONNECT_TIMEOUT",
             "PAYU_PROFILE",
         ] {
-            assert!(help.contains(var), "{cmd} --help does not name {var}:\n{help}");
+            assert!(
+                help.contains(var),
+                "{cmd} --help does not name {var}:\n{help}"
+            );
         }
         assert!(help.contains("--lock-timeout"));
     }
@@ -300,10 +392,24 @@ fn every_spelling_of_the_production_host_is_refused_without_allow_production() {
         "https://accounts%2Epayu.in/oauth/token",
     ] {
         let out = bin()
-            .args(["run", "--token-url", url, "--client-id", "id", "--timeout", "1", "--connect-timeout", "1"])
+            .args([
+                "run",
+                "--token-url",
+                url,
+                "--client-id",
+                "id",
+                "--timeout",
+                "1",
+                "--connect-timeout",
+                "1",
+            ])
             .output()
             .unwrap();
-        assert_one_line_error(&out, &["--token-url", "production", "--allow-production"], &[]);
+        assert_one_line_error(
+            &out,
+            &["--token-url", "production", "--allow-production"],
+            &[],
+        );
         let out = bin()
             .args(["check-credentials", "--token-url", url, "--client-id", "id"])
             .output()
@@ -326,7 +432,11 @@ fn a_user_name_or_password_in_the_token_url_is_refused_without_echoing_it() {
             .args(["run", "-q"])
             .output()
             .unwrap();
-        assert_one_line_error(&out, &["PAYU_TOKEN_URL", "user name or password"], &["hunter2", "partner:"]);
+        assert_one_line_error(
+            &out,
+            &["PAYU_TOKEN_URL", "user name or password"],
+            &["hunter2", "partner:"],
+        );
         assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2"));
     }
 }
@@ -337,15 +447,24 @@ fn one_lock_timeout_setting_for_every_command_that_takes_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.json");
     // Another run holds the store.
-    let _held = payu_contract::tokens::TokenStore::open(&store, None, Duration::from_secs(5)).unwrap();
+    let _held =
+        payu_contract::tokens::TokenStore::open(&store, None, Duration::from_secs(5)).unwrap();
     for (args, how) in [
         (vec!["run", "-q"], ("PAYU_LOCK_TIMEOUT", Some("1"))),
         (vec!["run", "-q", "--lock-timeout", "0"], ("", None)),
-        (vec!["check-credentials", "--refresh"], ("PAYU_LOCK_TIMEOUT", Some("1"))),
-        (vec!["check-credentials", "--refresh", "--lock-timeout", "1"], ("", None)),
+        (
+            vec!["check-credentials", "--refresh"],
+            ("PAYU_LOCK_TIMEOUT", Some("1")),
+        ),
+        (
+            vec!["check-credentials", "--refresh", "--lock-timeout", "1"],
+            ("", None),
+        ),
     ] {
         let mut cmd = bin();
-        cmd.args(&args).envs(served.env(&store)).stdin(std::process::Stdio::null());
+        cmd.args(&args)
+            .envs(served.env(&store))
+            .stdin(std::process::Stdio::null());
         if let (k, Some(v)) = how {
             cmd.env(k, v);
         }
@@ -361,7 +480,12 @@ fn one_lock_timeout_setting_for_every_command_that_takes_the_store() {
 
 #[test]
 fn a_closed_stdout_ends_quietly_with_exit_0() {
-    for args in [vec!["profiles"], vec!["store-keygen"], vec!["run"], vec!["run", "--help"]] {
+    for args in [
+        vec!["profiles"],
+        vec!["store-keygen"],
+        vec!["run"],
+        vec!["run", "--help"],
+    ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let out = bin().args(&args).stdout(writer).output().unwrap();
@@ -378,7 +502,9 @@ fn serve_stops_cleanly_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = served.wait_exit(Duration::from_secs(20)).expect("serve exited");
+    let exit = served
+        .wait_exit(Duration::from_secs(20))
+        .expect("serve exited");
     assert_eq!(exit.code(), Some(0), "{exit:?}");
 }
 

@@ -94,7 +94,10 @@ fn each_precondition_is_exit_2_before_any_request() {
     let out = live(&["--features", &path(&features)]);
     assert_usage(
         &out,
-        &[&format!("03-rotation.feature:{}", line + 1), "matches no step definition"],
+        &[
+            &format!("03-rotation.feature:{}", line + 1),
+            "matches no step definition",
+        ],
     );
 
     // An unparsable schema.
@@ -126,7 +129,12 @@ fn each_precondition_is_exit_2_before_any_request() {
         .envs(served.env(&fresh))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "the seed was spent: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the seed was spent: {}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -138,20 +146,39 @@ fn quiet_still_says_why_there_is_no_verdict() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let out = bin()
-        .args(["run", "-q", "--connect-timeout", "2", "--timeout", "2", "--report-json"])
+        .args([
+            "run",
+            "-q",
+            "--connect-timeout",
+            "2",
+            "--timeout",
+            "2",
+            "--report-json",
+        ])
         .arg(&report)
-        .env("PAYU_TOKEN_URL", format!("http://127.0.0.1:{port}/oauth/token"))
+        .env(
+            "PAYU_TOKEN_URL",
+            format!("http://127.0.0.1:{port}/oauth/token"),
+        )
         .env("PAYU_CLIENT_ID", "client")
-        .env("PAYU_REFRESH_TOKEN", "seed-token-for-an-unreachable-endpoint")
+        .env(
+            "PAYU_REFRESH_TOKEN",
+            "seed-token-for-an-unreachable-endpoint",
+        )
         .env("PAYU_TOKEN_STORE", dir.path().join("store.json"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let reason = r["reason"].as_str().unwrap_or_else(|| panic!("no reason: {r:#}"));
+    let reason = r["reason"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no reason: {r:#}"));
     let all = text(&out);
-    assert!(all.contains(reason), "-q hides the reason {reason:?}: {all}");
+    assert!(
+        all.contains(reason),
+        "-q hides the reason {reason:?}: {all}"
+    );
 }
 
 #[test]

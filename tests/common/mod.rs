@@ -22,7 +22,9 @@ pub fn bin() -> Command {
             c.env_remove(&*k);
         }
     }
-    c.env("CI", "true").env("NO_COLOR", "1").current_dir(child_cwd());
+    c.env("CI", "true")
+        .env("NO_COLOR", "1")
+        .current_dir(child_cwd());
     c
 }
 
@@ -30,7 +32,8 @@ pub fn bin() -> Command {
 pub fn child_cwd() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("payu-contract-test-cwd-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("payu-contract-test-cwd-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the children's folder");
         dir
