@@ -2,8 +2,41 @@
 //! already used (which replay scenarios need), and the rule that a rotated
 //! token is persisted before anything else is sent.
 
+use crate::client::TokenClient;
+use crate::config::Credentials;
+use crate::oauth::{self, ClientAuth, Probe, Request};
 use crate::secret::Secret;
 use std::sync::Mutex;
+
+/// Asks the server whether `token` is alive without spending it.
+pub async fn probe(
+    client: &TokenClient,
+    who: &oauth::Client,
+    token: &Secret<String>,
+) -> Result<Probe, String> {
+    oauth::read_probe(&client.send(&Request::liveness_probe(who, token)).await)
+}
+
+/// Mints a first refresh token with the Get Token call (password grant).
+pub async fn get_token(
+    client: &TokenClient,
+    creds: &Credentials,
+    auth: ClientAuth,
+) -> Result<Secret<String>, String> {
+    let req = Request::get_token_for(creds, auth)
+        .ok_or("PAYU_USERNAME and PAYU_PASSWORD are not set")?;
+    let exchange = client.send(&req).await;
+    let resp = exchange
+        .outcome
+        .map_err(|f| format!("the Get Token call failed: {f}"))?;
+    match (resp.status, oauth::issued_refresh_token(&resp)) {
+        (200..=299, Some(token)) => Ok(token),
+        (status, _) => Err(format!(
+            "the Get Token call (password grant) was refused: {status} {}",
+            resp.str_field("error").unwrap_or("(no error code)")
+        )),
+    }
+}
 
 /// Where rotated tokens go the moment they arrive (the token store for live
 /// targets; nothing for the throw-away local double).

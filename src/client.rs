@@ -1,8 +1,12 @@
 //! The token endpoint client: one `reqwest::Client` per run, bounded
-//! timeouts and body size, retries only where a retry cannot consume a
-//! grant, and an [`Exchange`] record of every request whose printable parts
-//! are already redacted.
+//! timeouts and body size, retries only for requests that spend nothing
+//! ([`crate::oauth::Spends::retryable`]), answers asked for uncompressed
+//! (`Accept-Encoding: identity`) and decoded all the same when a server
+//! compresses anyway, and an [`Exchange`] record of every request whose
+//! printable parts are already redacted. The requests themselves are built
+//! in [`crate::oauth`].
 
+use crate::oauth::Request;
 use crate::redact::{self, Scrubber};
 use crate::secret::Secret;
 use serde_json::Value;
@@ -39,67 +43,7 @@ impl Default for ClientOptions {
     }
 }
 
-/// How the client authenticates: the documented form fields, or HTTP Basic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ClientAuth {
-    #[default]
-    Body,
-    Basic,
-}
-
-/// One form request to the token endpoint. Every value travels as a secret;
-/// [`TokenRequest::redacted_form`] decides what a report may show.
-#[derive(Clone, Debug, Default)]
-pub struct TokenRequest {
-    pub fields: Vec<(String, Secret<String>)>,
-    /// `Authorization: Basic` credentials (client id, secret).
-    pub basic: Option<(String, Secret<String>)>,
-    /// Whether this request may consume the refresh token it carries (a
-    /// refresh expected to succeed). Such a request is never retried once
-    /// it may have reached the server.
-    pub consumes: bool,
-}
-
-impl TokenRequest {
-    pub fn field(mut self, name: &str, value: impl Into<Secret<String>>) -> Self {
-        self.fields.push((name.to_owned(), value.into()));
-        self
-    }
-
-    pub fn get(&self, name: &str) -> Option<&Secret<String>> {
-        self.fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
-    }
-
-    pub fn without(mut self, name: &str) -> Self {
-        self.fields.retain(|(k, _)| k != name);
-        self
-    }
-
-    pub fn set(self, name: &str, value: impl Into<Secret<String>>) -> Self {
-        let mut me = self.without(name);
-        me.fields.push((name.to_owned(), value.into()));
-        me
-    }
-
-    /// The form as a report may show it: credentials replaced by `[redacted]`.
-    pub fn redacted_form(&self) -> Vec<(String, String)> {
-        self.fields
-            .iter()
-            .map(|(k, v)| {
-                let shown = if redact::is_secret_key(k) {
-                    redact::REDACTED.to_owned()
-                } else {
-                    v.expose().clone()
-                };
-                (k.clone(), shown)
-            })
-            .collect()
-    }
-}
+pub use crate::oauth::ClientAuth;
 
 /// What a report shows of a request.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -318,13 +262,13 @@ impl TokenClient {
     }
 
     /// Sends `req`, retrying (bounded, with backoff, `Retry-After` honoured)
-    /// only on transport faults, 429 and 503, and only when a retry cannot
-    /// consume anything.
-    pub async fn send(&self, req: &TokenRequest) -> Exchange {
-        for (_, v) in &req.fields {
+    /// only on transport faults, 429 and 503, and only when the request
+    /// spends nothing (or certainly never left this machine).
+    pub async fn send(&self, req: &Request) -> Exchange {
+        for (_, v) in req.fields() {
             self.scrubber.add(v.expose());
         }
-        if let Some((_, secret)) = &req.basic {
+        if let Some((_, secret)) = req.basic() {
             self.scrubber.add(secret.expose());
         }
         let record = RequestRecord {
@@ -332,8 +276,7 @@ impl TokenClient {
             url: self.url.to_string(),
             form: req.redacted_form(),
             basic_auth: req
-                .basic
-                .as_ref()
+                .basic()
                 .map(|(id, _)| format!("{id}:{}", redact::REDACTED)),
         };
         let started = Instant::now();
@@ -345,16 +288,17 @@ impl TokenClient {
                 attempts: 0,
             };
         }
+        let retryable = req.spends().retryable();
         let mut attempts = 0;
         loop {
             attempts += 1;
             let outcome = self.send_once(req).await;
             let retry_after = match &outcome {
                 Ok(resp) if resp.status == 429 || resp.status == 503 => {
-                    (!req.consumes).then(|| retry_after(resp).unwrap_or_else(|| backoff(attempts)))
+                    retryable.then(|| retry_after(resp).unwrap_or_else(|| backoff(attempts)))
                 }
                 Ok(_) => None,
-                Err(fault) if fault.transient() && (!req.consumes || fault.certainly_unsent()) => {
+                Err(fault) if fault.transient() && (retryable || fault.certainly_unsent()) => {
                     Some(backoff(attempts))
                 }
                 Err(_) => None,
@@ -424,19 +368,23 @@ impl TokenClient {
         }
     }
 
-    async fn send_once(&self, req: &TokenRequest) -> Result<HttpResponse, TransportFault> {
+    async fn send_once(&self, req: &Request) -> Result<HttpResponse, TransportFault> {
         let form: Vec<(&str, &str)> = req
-            .fields
+            .fields()
             .iter()
             .map(|(k, v)| (k.as_str(), v.expose().as_str()))
             .collect();
-        let mut builder = self.http.post(self.url.clone()).form(&form);
-        if let Some((id, secret)) = &req.basic {
+        let mut builder = self
+            .http
+            .post(self.url.clone())
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .form(&form);
+        if let Some((id, secret)) = req.basic() {
             builder = builder.basic_auth(id, Some(secret.expose()));
         }
         let mut resp = builder.send().await.map_err(|e| self.fault(&e))?;
         let status = resp.status().as_u16();
-        let headers = resp
+        let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
             .map(|(k, v)| {
@@ -459,6 +407,7 @@ impl TokenClient {
                 Err(e) => return Err(self.fault(&e)),
             }
         }
+        let body = decode_body(&headers, body, self.opts.max_body_bytes)?;
         Ok(HttpResponse::new(
             status,
             headers,
@@ -502,6 +451,36 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     parts.join(": ").replace('\n', " ")
+}
+
+/// Undoes a `Content-Encoding` the server applied although it was asked for
+/// `identity`: gzip (and x-gzip) and deflate, bounded by the body cap.
+/// Another coding is left as it came (it will not parse, which is the truth:
+/// the answer could not be read).
+fn decode_body(
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    max: usize,
+) -> Result<Vec<u8>, TransportFault> {
+    use std::io::Read;
+    let coding = crate::contract::expect::header_value(headers, "content-encoding")
+        .map(|c| c.trim().to_ascii_lowercase());
+    let mut out = Vec::new();
+    let read = match coding.as_deref() {
+        Some("gzip" | "x-gzip") => flate2::read::MultiGzDecoder::new(&body[..])
+            .take(max as u64 + 1)
+            .read_to_end(&mut out),
+        Some("deflate") => flate2::read::ZlibDecoder::new(&body[..])
+            .take(max as u64 + 1)
+            .read_to_end(&mut out),
+        _ => return Ok(body),
+    };
+    match read {
+        Ok(_) if out.len() > max => Err(TransportFault::BodyTooLarge(max)),
+        Ok(_) => Ok(out),
+        // A body that says it is compressed and is not: keep it as it came.
+        Err(_) => Ok(body),
+    }
 }
 
 fn retry_after(resp: &HttpResponse) -> Option<Duration> {

@@ -20,7 +20,7 @@
 //! | [`config`] | settings from flags, environment and `.env`, validated |
 //! | [`double`] | the embedded double of the endpoint and its drifted profiles |
 //! | [`client`] | the token endpoint client: timeouts, safe retries, redacted records |
-//! | [`grant`] | the Get Token call and the non-consuming token probe |
+//! | [`oauth`] | every request the project sends, each saying what it can spend and how the client authenticates |
 //! | [`chain`], [`tokens`] | the refresh-token chain and its on-disk store |
 //! | [`contract`] | the checks: expectations, JSON Schema, snapshots, drift classes |
 //! | [`report`] | the run as data and its renderings (terminal, JSON, JUnit, Cucumber, HTML) |
@@ -34,8 +34,8 @@ pub mod chain;
 pub mod client;
 pub mod config;
 pub mod contract;
-pub mod grant;
 pub mod mutants;
+pub mod oauth;
 pub mod onboarding;
 pub mod redact;
 pub mod report;

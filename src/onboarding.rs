@@ -2,9 +2,11 @@
 //! endpoint's answers say about a partner's client id, client secret,
 //! refresh token and Get Token user, in plain words.
 //!
-//! This module is pure: it builds the requests and turns their outcomes
-//! ([`Observations`]) into one [`Diagnosis`]. Sending them, the token store
-//! and the terminal live in the binary (`src/commands/check.rs`).
+//! This module is pure: it turns the outcomes of the probes
+//! ([`Observations`]) into one [`Diagnosis`]. The requests are built in
+//! [`crate::oauth`] (`Request::liveness_probe`, `client_probe`,
+//! `user_probe`, `refresh`, `get_token`); sending them, the token chain and
+//! the terminal live in the binary (`src/commands/check.rs`).
 //!
 //! # What can be learned without consuming anything
 //!
@@ -38,16 +40,11 @@
 //! THIS client (checked after client authentication), and the shape of a
 //! successful answer. `--refresh` does the real refresh for those.
 
-use crate::client::{ClientAuth, HttpResponse, TokenRequest, TransportFault};
-use crate::config::Credentials;
+use crate::client::{HttpResponse, TransportFault};
 use crate::contract::drift::{Drift, DriftClass};
 use crate::report::exit;
-use crate::secret::Secret;
 use serde::Serialize;
 
-/// A scope no server grants: asked for by the probes so that a password
-/// grant that gets past the user check is still refused, never issued.
-pub const PROBE_SCOPE: &str = "payu-contract-probe-no-such-scope";
 
 /// What one answer of the endpoint was, as far as a diagnosis cares.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -191,131 +188,6 @@ fn fault_words(f: &Fault) -> String {
             html: false,
         } => format!("{status} server error"),
     }
-}
-
-// ---- requests -------------------------------------------------------------
-
-fn random_hex(bytes: usize) -> String {
-    use rand::RngCore;
-    let mut b = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut b);
-    hex::encode(b)
-}
-
-/// Adds client authentication the way the partner configured it.
-pub fn with_client(
-    req: TokenRequest,
-    auth: ClientAuth,
-    client_id: &str,
-    secret: Option<&Secret<String>>,
-) -> TokenRequest {
-    match auth {
-        ClientAuth::Body => {
-            let mut req = req.field("client_id", client_id);
-            if let Some(s) = secret {
-                req = req.field("client_secret", s.clone());
-            }
-            req
-        }
-        ClientAuth::Basic => TokenRequest {
-            basic: Some((
-                client_id.to_owned(),
-                secret
-                    .cloned()
-                    .unwrap_or_else(|| Secret::new(String::new())),
-            )),
-            ..req
-        },
-    }
-}
-
-/// Probe 1: the partner's refresh token with a secret no client has.
-pub fn token_probe(auth: ClientAuth, client_id: &str, token: &Secret<String>) -> TokenRequest {
-    let wrong = crate::grant::wrong_secret();
-    with_client(TokenRequest::default(), auth, client_id, Some(&wrong))
-        .field("grant_type", "refresh_token")
-        .field("refresh_token", token.clone())
-}
-
-/// Probe 2/3: the Get Token call with the partner's client, a made-up user
-/// and a made-up scope.
-pub fn client_probe(
-    auth: ClientAuth,
-    client_id: &str,
-    secret: Option<&Secret<String>>,
-) -> TokenRequest {
-    with_client(TokenRequest::default(), auth, client_id, secret)
-        .field("grant_type", "password")
-        .field(
-            "username",
-            format!("payu-contract-probe-{}@invalid", random_hex(8)),
-        )
-        .field("password", Secret::new(random_hex(16)))
-        .field("scope", PROBE_SCOPE)
-}
-
-/// Probe 4: the Get Token call with the real user and a made-up scope.
-pub fn user_probe(auth: ClientAuth, creds: &Credentials) -> Option<TokenRequest> {
-    let (user, pass) = (creds.username.as_ref()?, creds.password.as_ref()?);
-    Some(
-        with_client(
-            TokenRequest::default(),
-            auth,
-            &creds.client_id,
-            creds.client_secret.as_ref(),
-        )
-        .field("grant_type", "password")
-        .field("username", user.as_str())
-        .field("password", pass.clone())
-        .field("scope", PROBE_SCOPE),
-    )
-}
-
-/// The real refresh (`--refresh`): consumes the token when it succeeds.
-pub fn refresh_request(
-    auth: ClientAuth,
-    creds: &Credentials,
-    token: &Secret<String>,
-) -> TokenRequest {
-    let mut req = with_client(
-        TokenRequest::default(),
-        auth,
-        &creds.client_id,
-        creds.client_secret.as_ref(),
-    )
-    .field("grant_type", "refresh_token")
-    .field("refresh_token", token.clone());
-    req.consumes = true;
-    req
-}
-
-/// The real Get Token call (`--refresh` without a refresh token).
-pub fn get_token_request(auth: ClientAuth, creds: &Credentials) -> Option<TokenRequest> {
-    let (user, pass) = (creds.username.as_ref()?, creds.password.as_ref()?);
-    let mut req = with_client(
-        TokenRequest::default(),
-        auth,
-        &creds.client_id,
-        creds.client_secret.as_ref(),
-    )
-    .field("grant_type", "password")
-    .field("username", user.as_str())
-    .field("password", pass.clone())
-    .field("scope", creds.scope.as_str());
-    req.consumes = true;
-    Some(req)
-}
-
-/// The new refresh token in a success body: JSON, or a form-encoded body
-/// (a drift, but the token in it is still the only valid one).
-pub fn new_refresh_token(resp: &HttpResponse) -> Option<Secret<String>> {
-    if let Some(t) = resp.str_field("refresh_token") {
-        return Some(Secret::new(t.to_owned()));
-    }
-    url::form_urlencoded::parse(resp.raw_body().trim().as_bytes())
-        .find(|(k, _)| k == "refresh_token")
-        .map(|(_, v)| Secret::new(v.into_owned()))
-        .filter(|s| !s.is_empty())
 }
 
 // ---- client id shape --------------------------------------------------------

@@ -127,6 +127,12 @@ fn no_secret_reaches_any_output() {
             let report: serde_json::Value = serde_json::from_str(&text).unwrap();
             for s in report["scenarios"].as_array().unwrap() {
                 for x in s["exchanges"].as_array().unwrap() {
+                    // HTTP Basic names the client id as the user name.
+                    if let Some(basic) = x["request"]["basic_auth"].as_str()
+                        && let Some((id, _)) = basic.split_once(':')
+                    {
+                        client_ids.push(id.to_owned());
+                    }
                     for pair in x["request"]["form"].as_array().unwrap() {
                         if pair[0] == "client_id" {
                             client_ids.push(pair[1].as_str().unwrap().to_owned());

@@ -6,7 +6,8 @@
 
 use crate::cli::CheckArgs;
 use payu_contract::assets::Assets;
-use payu_contract::client::{ClientAuth, Exchange, TokenClient, TokenRequest};
+use payu_contract::client::{Exchange, TokenClient};
+use payu_contract::oauth::{self, Request};
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::onboarding::{
@@ -137,6 +138,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         target_line,
     } = prepared;
     let auth = config.client_auth;
+    let who = oauth::Client::of(&creds, auth);
     if !args.json {
         out.line(format!("Checking credentials against {target_line}"));
         out.line(format!(
@@ -178,7 +180,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         consumed: None,
         probe_rotation_stored_in: None,
     };
-    let send = async |name: &str, req: TokenRequest, steps: &mut Vec<(String, Exchange)>| {
+    let send = async |name: &str, req: Request, steps: &mut Vec<(String, Exchange)>| {
         let ex = client.send(&req).await;
         let answer = ob::classify(&ex.outcome);
         if !args.json {
@@ -194,7 +196,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     if let Some(t) = &token {
         let a = send(
             "token probe (wrong secret on purpose)",
-            ob::token_probe(auth, &creds.client_id, t),
+            Request::liveness_probe(&who, t),
             &mut steps,
         )
         .await;
@@ -202,7 +204,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
             // A server that ignores the secret has just rotated the token.
             let resp = steps.last().and_then(|(_, e)| e.outcome.as_ref().ok());
             if let (Some(new), Some((st, chain))) =
-                (resp.and_then(ob::new_refresh_token), store.as_mut())
+                (resp.and_then(oauth::issued_refresh_token), store.as_mut())
                 && st.record_rotation(chain, new).is_ok()
             {
                 obs.probe_rotation_stored_in = Some(st.path().display().to_string());
@@ -223,7 +225,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     if !stopped(&obs) {
         let a = send(
             "client probe (Get Token for a made-up user)",
-            ob::client_probe(auth, &creds.client_id, creds.client_secret.as_ref()),
+            Request::client_probe(&who),
             &mut steps,
         )
         .await;
@@ -232,7 +234,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         if refused && creds.client_secret.is_some() {
             let a = send(
                 "client probe without the secret",
-                ob::client_probe(auth, &creds.client_id, None),
+                Request::client_probe(&who.without_secret()),
                 &mut steps,
             )
             .await;
@@ -241,8 +243,9 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     }
     // 4. The Get Token user.
     if !stopped(&obs)
-        && let Some(req) = ob::user_probe(auth, &creds)
+        && let (Some(user), Some(pass)) = (&creds.username, &creds.password)
     {
+        let req = Request::user_probe(&who, user, pass);
         let a = send("user probe (made-up scope)", req, &mut steps).await;
         obs.user_probe = Some(a);
     }
@@ -252,9 +255,9 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         let (kind, req) = match &token {
             Some(t) => (
                 ConsumeKind::Refresh,
-                Some(ob::refresh_request(auth, &creds, t)),
+                Some(Request::refresh(&who, t)),
             ),
-            None => (ConsumeKind::GetToken, ob::get_token_request(auth, &creds)),
+            None => (ConsumeKind::GetToken, Request::get_token_for(&creds, auth)),
         };
         if let Some(req) = req {
             let consuming = matches!(kind, ConsumeKind::Refresh);
@@ -275,7 +278,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
             let mut drifts = Vec::new();
             let mut stored_in = None;
             if let Answer::Success { .. } = a {
-                new_token = resp.and_then(ob::new_refresh_token);
+                new_token = resp.and_then(oauth::issued_refresh_token);
                 if let Some(t) = &new_token {
                     client.scrubber().add(t.expose());
                     if let Some((st, chain)) = store.as_mut() {
@@ -553,7 +556,7 @@ fn print_json(
             "description": target_line,
             "live": config.target.is_live(),
         },
-        "client_auth": match config.client_auth { ClientAuth::Body => "body", ClientAuth::Basic => "basic" },
+        "client_auth": config.client_auth.as_str(),
         "mode": if args.refresh { "refresh" } else { "check" },
         "verdict": d.verdict,
         "exit_code": d.exit_code,

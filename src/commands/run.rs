@@ -11,12 +11,12 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use futures::FutureExt as _;
 use payu_contract::assets::Assets;
-use payu_contract::chain::{NoSink, StoreSink, TokenChain};
+use payu_contract::chain::{self, NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
-use payu_contract::grant::{self, Probe};
+use payu_contract::oauth::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
@@ -480,7 +480,7 @@ async fn live_chain(
             client.scrubber().add(t.expose());
             // An earlier run sent this token and never learned the outcome.
             // Ask the server without spending it.
-            match grant::probe(client, &creds.client_id, &t).await {
+            match chain::probe(client, &oauth::Client::of(creds, config.client_auth), &t).await {
                 Ok(Probe::Alive) => {
                     store.mark_live(&chain_id).map_err(store_err)?;
                     tracing::info!(
@@ -488,8 +488,8 @@ async fn live_chain(
                     );
                     t
                 }
-                Ok(Probe::Dead) if grant::password_request(creds).is_some() => {
-                    mint(client, creds, &mut store, &chain_id).await?
+                Ok(Probe::Dead) if creds.username.is_some() && creds.password.is_some() => {
+                    mint(client, creds, config.client_auth, &mut store, &chain_id).await?
                 }
                 Ok(Probe::Dead) => {
                     return Err(Failure::NoVerdict(format!(
@@ -505,8 +505,8 @@ async fn live_chain(
                 }
             }
         }
-        None if grant::password_request(creds).is_some() => {
-            mint(client, creds, &mut store, &chain_id).await?
+        None if creds.username.is_some() && creds.password.is_some() => {
+            mint(client, creds, config.client_auth, &mut store, &chain_id).await?
         }
         None => {
             return Err(Failure::Usage(format!(
@@ -529,10 +529,11 @@ async fn live_chain(
 async fn mint(
     client: &TokenClient,
     creds: &Credentials,
+    auth: oauth::ClientAuth,
     store: &mut LockedStore,
     chain_id: &ChainId,
 ) -> Result<Secret<String>, Failure> {
-    let token = grant::get_token(client, creds)
+    let token = chain::get_token(client, creds, auth)
         .await
         .map_err(Failure::NoVerdict)?;
     client.scrubber().add(token.expose());

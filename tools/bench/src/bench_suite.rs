@@ -427,7 +427,9 @@ fn parent(runs: u32, bin: &std::path::Path) -> i32 {
 /// alternating blocks. The request is the documented "invalid refresh
 /// token" row, which consumes nothing, so every one is alike.
 fn per_request() -> Result<(), String> {
-    use payu_contract::client::{ClientOptions, TokenClient, TokenRequest};
+    use payu_contract::client::{ClientOptions, TokenClient};
+    use payu_contract::oauth::{self, ClientAuth, Request};
+    use payu_contract::secret::Secret;
     use payu_contract::redact::Scrubber;
     const BLOCKS: usize = 20;
     const PER_BLOCK: usize = 100;
@@ -464,10 +466,13 @@ fn per_request() -> Result<(), String> {
             ("grant_type", "refresh_token"),
             ("refresh_token", token.as_str()),
         ];
-        let mut req = TokenRequest::default();
-        for (k, v) in fields {
-            req = req.field(k, v);
-        }
+        // The harness side is the suite's own request (src/oauth), the same
+        // form the bare loop posts.
+        let req = Request::refresh_with_invalid_refresh_token(&oauth::Client::new(
+            c.client_id.as_str(),
+            Some(Secret::new(c.client_secret.clone())),
+            ClientAuth::Body,
+        ));
         let (mut t_harness, mut t_bare) = (Duration::ZERO, Duration::ZERO);
         for block in 0..=BLOCKS {
             let t = Instant::now();
