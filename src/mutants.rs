@@ -120,6 +120,9 @@ const INVALID_REFRESH_TOKEN: &str = "Refresh invalid refresh token";
 const ALL_PARAMETERS: &str = "Refresh with client id, client secret and refresh token";
 const WITHOUT_SECRET: &str = "Refresh without client secret";
 const ROTATION: &str = "The rotated refresh token works once, and the used ones are then rejected";
+const BASIC_AUTH: &str = "Refresh with HTTP Basic client authentication";
+const CONFIDENTIAL_NO_SECRET: &str = "A confidential client without its secret is refused";
+const WIDER_SCOPE: &str = "A scope wider than the one granted is refused";
 
 /// THE table: every profile of the double, and what the suite must say.
 pub fn expectations() -> Vec<Expectation> {
@@ -232,6 +235,22 @@ pub fn expectations() -> Vec<Expectation> {
         drift(
             "public-client-needs-secret",
             vec![in_scenario(WITHOUT_SECRET, StatusCodeChanged, "status")],
+        ),
+        drift(
+            "basic-auth-ignored",
+            vec![in_scenario(BASIC_AUTH, StatusCodeChanged, "status")],
+        ),
+        drift(
+            "confidential-secret-optional",
+            vec![in_scenario(
+                CONFIDENTIAL_NO_SECRET,
+                StatusCodeChanged,
+                "status",
+            )],
+        ),
+        drift(
+            "scope-not-checked",
+            vec![in_scenario(WIDER_SCOPE, StatusCodeChanged, "status")],
         ),
         drift(
             "no-cache-control",
@@ -430,7 +449,7 @@ pub struct Row {
 }
 
 /// The drift classes (with path and scenario) a report contains.
-fn seen(report: &RunReport) -> Vec<(&str, DriftClass, &str)> {
+fn seen(report: &RunReport) -> Vec<(&str, DriftClass, &crate::contract::DriftPath)> {
     report
         .scenarios
         .iter()
@@ -438,7 +457,7 @@ fn seen(report: &RunReport) -> Vec<(&str, DriftClass, &str)> {
             s.checks.iter().flat_map(move |c| {
                 c.drifts
                     .iter()
-                    .map(move |d| (s.name.as_str(), d.class, d.path.as_str()))
+                    .map(move |d| (s.name.as_str(), d.class, &d.path))
             })
         })
         .collect()
@@ -527,7 +546,7 @@ pub fn judge(
                 .filter(|m| {
                     !drifts.iter().any(|(sc, class, path)| {
                         *class == m.class
-                            && m.path.is_none_or(|p| p == *path)
+                            && m.path.is_none_or(|p| path.to_string() == p)
                             && m.scenario.is_none_or(|s| s == *sc)
                     })
                 })
@@ -736,6 +755,7 @@ mod tests {
                 checks: vec![CheckOutcome::new(CheckKind::Scenario, "c", drifts)],
                 since_accepted: vec![],
                 notes: vec![],
+                documented: Default::default(),
             })
             .collect();
         let summary = Summary::of(&scenarios);
@@ -802,7 +822,7 @@ mod tests {
                 ALL_PARAMETERS,
                 vec![Drift::new(
                     DriftClass::FieldMissing,
-                    "/scope",
+                    crate::contract::DriftPath::field("/scope"),
                     "x",
                     "absent",
                 )],
@@ -816,7 +836,7 @@ mod tests {
             "scope-missing",
             vec![(
                 ALL_PARAMETERS,
-                vec![Drift::new(DriftClass::SnapshotChanged, "x.snap", "a", "b")],
+                vec![Drift::new(DriftClass::SnapshotChanged, crate::contract::DriftPath::Snapshot("x.snap".into()), "a", "b")],
             )],
         );
         let row = judge(&row_for("scope-missing"), Ok(&wrong_class), Duration::ZERO);
@@ -831,7 +851,7 @@ mod tests {
             "keys-reordered",
             vec![(
                 ALL_PARAMETERS,
-                vec![Drift::new(DriftClass::FieldAdded, "/x", "a", "b")],
+                vec![Drift::new(DriftClass::FieldAdded, crate::contract::DriftPath::field("/x"), "a", "b")],
             )],
         );
         let row = judge(&row_for("keys-reordered"), Ok(&alarm), Duration::ZERO);

@@ -492,7 +492,7 @@ fn unexpected(answer: &Answer, during: &str) -> Finding {
 /// Plain words for the drifts of a success body: a missing key next to an
 /// added one of a similar name is a rename.
 pub fn describe_drifts(drifts: &[Drift]) -> Vec<String> {
-    let key = |d: &Drift| d.path.rsplit('/').next().unwrap_or_default().to_owned();
+    let key = |d: &Drift| d.path.last_key().unwrap_or_default().to_owned();
     let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '-', 's'], "");
     let missing: Vec<String> = drifts
         .iter()
@@ -527,7 +527,7 @@ pub fn describe_drifts(drifts: &[Drift]) -> Vec<String> {
         .iter()
         .filter(|d| !matches!(d.class, DriftClass::FieldMissing | DriftClass::FieldAdded))
     {
-        let what = if d.path == "/" {
+        let what = if d.path == crate::contract::DriftPath::field("/") {
             "the body".to_owned()
         } else {
             format!("`{}`", key(d))

@@ -26,7 +26,7 @@ fn scheduled_runs(encrypted: bool) {
         assert_eq!(out.status.code(), Some(0), "run {i}: {}", text(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
-            stdout.contains("7 passed, 0 drifted, 1 skipped"),
+            stdout.contains("9 passed, 0 drifted, 2 skipped"),
             "run {i}: {stdout}"
         );
     }
@@ -109,7 +109,7 @@ fn destructive_scenarios_run_against_a_live_target_only_when_allowed() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("8 passed, 0 drifted, 0 skipped"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("10 passed, 0 drifted, 1 skipped"));
     let out = bin()
         .args(["run"])
         .envs(served.env(&store))

@@ -50,8 +50,8 @@ fn the_faithful_double_passes_every_documented_scenario() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report = report.unwrap();
-    assert_eq!(report["summary"]["total"], 8);
-    assert_eq!(report["summary"]["passed"], 8);
+    assert_eq!(report["summary"]["total"], 11);
+    assert_eq!(report["summary"]["passed"], 11);
     // Every step ran: none skipped, none failed.
     for s in report["scenarios"].as_array().unwrap() {
         for step in s["steps"].as_array().unwrap() {
@@ -63,7 +63,7 @@ fn the_faithful_double_passes_every_documented_scenario() {
             s["name"]
         );
     }
-    assert!(stdout.contains("8 passed, 0 drifted"), "{stdout}");
+    assert!(stdout.contains("11 passed, 0 drifted"), "{stdout}");
 }
 
 /// Each documented row, with a double made wrong in a way only that row
@@ -171,7 +171,7 @@ fn an_infrastructure_fault_is_no_verdict_not_drift() {
     assert_eq!(out.status.code(), Some(3));
     let report = report.unwrap();
     assert_eq!(report["summary"]["drifted"], 0);
-    assert_eq!(report["summary"]["no_verdict"], 8);
+    assert_eq!(report["summary"]["no_verdict"], 11);
 }
 
 #[test]
@@ -308,7 +308,9 @@ fn a_step_without_definition_is_a_usage_error_not_a_pass() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("Then the answer is fine") && stderr.contains("no step definition"),
+        stderr.contains("Then the answer is fine")
+            && stderr.contains("no step definition")
+            && stderr.contains("x.feature:"),
         "{stderr}"
     );
 }
@@ -354,4 +356,119 @@ fn user_mistakes_are_one_line_with_exit_2() {
             assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
         }
     }
+}
+
+/// Three scenarios written in Gherkin alone (the generic request step and
+/// its placeholders, features/04-beyond-the-page.feature): each passes on
+/// the faithful double, and each is the one scenario that drifts on a
+/// double made wrong for it.
+#[test]
+fn gherkin_only_scenarios_fail_exactly_on_the_server_wrong_for_them() {
+    let cases = [
+        (
+            "basic-auth-ignored",
+            "Refresh with HTTP Basic client authentication",
+        ),
+        (
+            "confidential-secret-optional",
+            "A confidential client without its secret is refused",
+        ),
+        (
+            "scope-not-checked",
+            "A scope wider than the one granted is refused",
+        ),
+    ];
+    let (out, report) = run(&["--tags", "@undocumented"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let report = report.unwrap();
+    assert_eq!(report["summary"]["passed"], 3);
+    let handles: Vec<_> = cases
+        .iter()
+        .map(|&(profile, scenario)| {
+            std::thread::spawn(move || (profile, scenario, run(&["--profile", profile])))
+        })
+        .collect();
+    for h in handles {
+        let (profile, scenario, (out, report)) = h.join().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{profile}: {stdout}");
+        let report = report.unwrap();
+        let drifted: Vec<&str> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["verdict"] != "passed")
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(drifted, [scenario], "{profile}: {stdout}");
+        assert_eq!(verdict_of(&report, scenario), "drifted", "{profile}");
+    }
+}
+
+/// A copy of the suite with one feature file replaced, for authoring tests.
+fn suite_with(file: &str, text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let features = dir.path().join("features");
+    std::fs::create_dir_all(features.join("schemas")).unwrap();
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/features");
+    for f in ["schemas/token.json", "schemas/error.json"] {
+        std::fs::copy(format!("{src}/{f}"), features.join(f)).unwrap();
+    }
+    std::fs::write(features.join(file), text).unwrap();
+    dir
+}
+
+fn run_in(dir: &std::path::Path) -> Output {
+    bin()
+        .current_dir(dir)
+        .args(["run", "--features", "features"])
+        .output()
+        .unwrap()
+}
+
+/// A typo in a step phrase is an undefined step: exit 2, one line naming
+/// the file and line, nothing judged. (The catch-all request step used to
+/// send nothing and call it drift, exit 1.)
+#[test]
+fn a_typo_in_a_step_is_exit_2_naming_file_and_line() {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/features/01-documented-failures.feature");
+    let text = std::fs::read_to_string(src).unwrap();
+    let typo = text.replace(
+        "When the partner requests a refresh <reason>",
+        "When the partner requests a refresh <reason> now",
+    );
+    assert_ne!(typo, text);
+    let line = typo
+        .lines()
+        .position(|l| l.contains("<reason> now"))
+        .unwrap()
+        + 1;
+    let dir = suite_with("01-documented-failures.feature", &typo);
+    let out = run_in(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("features/01-documented-failures.feature:{line}: "))
+            && stderr.contains("matches no step definition"),
+        "{stderr}"
+    );
+}
+
+/// A placeholder nobody defined is a mistake in the feature file: exit 2
+/// naming the file and line, not a drift of the endpoint.
+#[test]
+fn an_unknown_placeholder_is_exit_2_naming_file_and_line() {
+    let text = "Feature: f\n\n  Scenario: s\n    Given the partner's client credentials and a live refresh token\n    When the partner sends a token request with client authentication in the form:\n      | client_id  | <clent id>    |\n      | grant_type | refresh_token |\n    Then the response status is 401\n";
+    let dir = suite_with("x.feature", text);
+    let out = run_in(dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("features/x.feature:5: ")
+            && stderr.contains("unknown placeholder \"<clent id>\""),
+        "{stderr}"
+    );
 }

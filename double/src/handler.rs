@@ -133,11 +133,13 @@ fn present<'p>(v: &'p Option<Cow<'_, str>>) -> Option<&'p str> {
 /// Doorkeeper's `Credentials.from_request(request, :from_basic, :from_params)`:
 /// HTTP Basic first, then the form fields. An empty secret is no secret.
 fn credentials<'p>(
+    basic: bool,
     headers: &HeaderMap,
     params: &'p Params<'_>,
 ) -> Option<(Cow<'p, str>, Option<Cow<'p, str>>)> {
-    if let Some(decoded) = headers
-        .get(header::AUTHORIZATION)
+    if let Some(decoded) = basic
+        .then(|| headers.get(header::AUTHORIZATION))
+        .flatten()
         .and_then(|v| v.as_bytes().strip_prefix(b"Basic "))
         .and_then(|token| STANDARD.decode(token.trim_ascii()).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
@@ -158,7 +160,8 @@ fn authenticate(
     headers: &HeaderMap,
     params: &Params<'_>,
 ) -> Result<usize, OAuthError> {
-    let (id, secret) = credentials(headers, params).ok_or(OAuthError::InvalidClient)?;
+    let basic = !state.behaviour().basic_auth_ignored;
+    let (id, secret) = credentials(basic, headers, params).ok_or(OAuthError::InvalidClient)?;
     state
         .authenticate(&id, secret.as_deref())
         .ok_or(OAuthError::InvalidClient)
@@ -198,7 +201,7 @@ fn refresh(
         return Err(OAuthError::InvalidGrant);
     }
     let scope = match present(&params.scope) {
-        Some(requested) if !scope_within(requested, &grant.scope) => {
+        Some(requested) if !b.scope_not_checked && !scope_within(requested, &grant.scope) => {
             return Err(OAuthError::InvalidScope);
         }
         Some(requested) => normalize_scope(requested).into(),

@@ -62,6 +62,9 @@ pub enum Mutation {
     ErrorDescriptionMissing,
     BodyFormEncoded,
     ExpiresInZero,
+    BasicAuthIgnored,
+    ConfidentialSecretOptional,
+    ScopeNotChecked,
 }
 
 impl Mutation {
@@ -95,6 +98,9 @@ impl Mutation {
             ErrorDescriptionMissing,
             BodyFormEncoded,
             ExpiresInZero,
+            BasicAuthIgnored,
+            ConfidentialSecretOptional,
+            ScopeNotChecked,
         ]
     }
 
@@ -127,6 +133,9 @@ impl Mutation {
             ErrorDescriptionMissing => "error-description-missing",
             BodyFormEncoded => "body-form-encoded",
             ExpiresInZero => "expires-in-zero",
+            BasicAuthIgnored => "basic-auth-ignored",
+            ConfidentialSecretOptional => "confidential-secret-optional",
+            ScopeNotChecked => "scope-not-checked",
         }
     }
 
@@ -185,6 +194,13 @@ impl Mutation {
                 "success body is application/x-www-form-urlencoded key=value pairs instead of JSON"
             }
             ExpiresInZero => "`expires_in` is 0",
+            BasicAuthIgnored => {
+                "HTTP Basic client credentials are ignored (only the form fields count)"
+            }
+            ConfidentialSecretOptional => {
+                "a confidential client is authenticated without its secret"
+            }
+            ScopeNotChecked => "a refresh may ask for a scope wider than the one granted",
         }
     }
 }
@@ -279,6 +295,9 @@ pub(crate) struct Behaviour {
     pub missing_grant_type_unsupported: bool,
     pub invalid_grant_as_invalid_request: bool,
     pub public_client_needs_secret: bool,
+    pub basic_auth_ignored: bool,
+    pub confidential_secret_optional: bool,
+    pub scope_not_checked: bool,
     pub rotation: Rotation,
     pub html_502: bool,
     pub slow: Option<Duration>,
@@ -328,6 +347,9 @@ impl Behaviour {
             missing_grant_type_unsupported: false,
             invalid_grant_as_invalid_request: false,
             public_client_needs_secret: false,
+            basic_auth_ignored: false,
+            confidential_secret_optional: false,
+            scope_not_checked: false,
             rotation: Rotation::Rotate,
             html_502: false,
             slow: None,
@@ -374,6 +396,9 @@ impl Behaviour {
                     ErrorDescriptionMissing => b.error_description = false,
                     BodyFormEncoded => b.body.form_encoded = true,
                     ExpiresInZero => b.body.expires_in_zero = true,
+                    BasicAuthIgnored => b.basic_auth_ignored = true,
+                    ConfidentialSecretOptional => b.confidential_secret_optional = true,
+                    ScopeNotChecked => b.scope_not_checked = true,
                 }
             }
         }

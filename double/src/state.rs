@@ -230,8 +230,11 @@ impl DoubleState {
     pub(crate) fn authenticate(&self, id: &str, secret: Option<&str>) -> Option<usize> {
         let index = self.inner.clients.iter().position(|c| c.id == id)?;
         let client = &self.inner.clients[index];
-        let may_omit =
-            client.kind == ClientKind::Public && !self.inner.behaviour.public_client_needs_secret;
+        let b = &self.inner.behaviour;
+        let may_omit = match client.kind {
+            ClientKind::Public => !b.public_client_needs_secret,
+            ClientKind::Confidential => b.confidential_secret_optional,
+        };
         match secret {
             None if may_omit => Some(index),
             None => None,

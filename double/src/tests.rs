@@ -805,6 +805,45 @@ async fn fingerprint(h: &Harness) -> Vec<String> {
             ("grant_type", "refresh_token"),
         ])
         .await;
+    // HTTP Basic, then the confidential client without its secret, then a
+    // wider scope: each with a token that is still live.
+    let conf = h.confidential().clone();
+    let basic = h
+        .send(
+            h.http
+                .post(h.double.token_url())
+                .basic_auth(&conf.client_id, Some(&conf.client_secret))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", conf.refresh_token.as_str()),
+                ]),
+        )
+        .await;
+    let live = |r: &Reply, old: &str| {
+        serde_json::from_str::<Value>(&r.body)
+            .ok()
+            .and_then(|v| v["refresh_token"].as_str().map(str::to_owned))
+            .filter(|_| r.status == 200)
+            .unwrap_or_else(|| old.to_owned())
+    };
+    let conf_token = live(&basic, &conf.refresh_token);
+    let no_secret = h
+        .post(&[
+            ("client_id", &conf.client_id),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &conf_token),
+        ])
+        .await;
+    let conf_token = live(&no_secret, &conf_token);
+    let wider = h
+        .post(&[
+            ("client_id", &conf.client_id),
+            ("client_secret", &conf.client_secret),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &conf_token),
+            ("scope", "hub_session payouts"),
+        ])
+        .await;
     [
         first,
         replay,
@@ -812,6 +851,9 @@ async fn fingerprint(h: &Harness) -> Vec<String> {
         bad_client,
         bad_client2,
         no_token,
+        basic,
+        no_secret,
+        wider,
     ]
     .iter()
     .map(shape)
@@ -831,7 +873,7 @@ async fn every_profile_is_visible_on_the_wire() {
         assert_ne!(got, documented, "{} looks like documented", profile.name());
         checked += 1;
     }
-    assert!(checked >= 27);
+    assert!(checked >= 30);
 }
 
 #[tokio::test]

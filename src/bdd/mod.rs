@@ -1,6 +1,7 @@
-//! The cucumber side of the suite: the [`ContractWorld`], the run-wide
-//! [`context::RunContext`] the steps read their configuration from, the step
-//! definitions (one file per concept under `steps/`) and the event
+//! The cucumber side of the suite: the [`ContractWorld`], the run's
+//! [`context::RunContext`] (handed to each World by the run's
+//! before-scenario hook), the step vocabulary (one file per concept under
+//! `steps/`, typed parameters in `steps/params.rs`) and the event
 //! [`writer::Collector`] that turns cucumber's events into a report.
 //!
 //! This lives in the binary on purpose: step definitions in a library crate
@@ -10,15 +11,19 @@ pub mod context;
 pub(crate) mod steps;
 pub mod writer;
 
+use context::RunContext;
 use payu_contract::client::Exchange;
 use payu_contract::contract::CheckOutcome;
-use payu_contract::report::{ExchangeReport, ResponseRecord};
+use payu_contract::report::{DocumentedAnswer, ExchangeReport, ResponseRecord};
 use payu_contract::secret::Secret;
+use std::sync::Arc;
 
 /// The state of one scenario. Everything secret in here is a [`Secret`] or
 /// an already-redacted record, so cucumber's debug dump of a World is safe.
 #[derive(Debug, Default, cucumber::World)]
 pub struct ContractWorld {
+    /// The run this scenario belongs to, set by the before-scenario hook.
+    pub run: Option<Arc<RunContext>>,
     /// The scenario's name, for snapshot names.
     pub scenario: String,
     pub expected_headers: Vec<(String, String)>,
@@ -40,13 +45,35 @@ pub struct WorldRecord {
     pub notes: Vec<String>,
     /// Why this scenario cannot be judged (infrastructure fault).
     pub fault: Option<String>,
+    /// Why this scenario does not apply to this target (it needs something
+    /// the target does not have, e.g. a second client).
+    pub skipped: Option<String>,
+    /// A mistake in the feature file itself (an unknown placeholder, an
+    /// unknown schema): a usage error of the suite, never drift.
+    pub authoring: Option<String>,
+    /// What the scenario's steps say the page documents for its response,
+    /// for the documented-vs-observed table.
+    pub documented: DocumentedAnswer,
 }
 
 impl ContractWorld {
+    /// The run's context. The run's before-scenario hook sets it before any
+    /// step (Background included) runs.
+    pub fn ctx(&self) -> Result<Arc<RunContext>, String> {
+        self.run
+            .clone()
+            .ok_or_else(|| "bug: the scenario started without the run's context".to_owned())
+    }
+
     /// Records an exchange for the report (redacted) and keeps it as the
     /// latest one for the checks that follow.
-    pub fn remember(&mut self, exchange: Exchange, sent: Option<Secret<String>>) {
-        let scrubber = context::get().client.scrubber().clone();
+    pub fn remember(
+        &mut self,
+        ctx: &RunContext,
+        exchange: Exchange,
+        sent: Option<Secret<String>>,
+    ) {
+        let scrubber = ctx.client.scrubber().clone();
         let (response, fault) = match &exchange.outcome {
             Ok(r) => (
                 Some(ResponseRecord {

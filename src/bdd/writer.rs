@@ -3,35 +3,44 @@
 //! Cucumber's own writers are not used: every report is rendered from the
 //! [`RunReport`](payu_contract::report::RunReport) this feeds.
 
-use super::context;
+use super::context::RunContext;
 use cucumber::event::{Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError};
 use cucumber::{Event, parser, writer};
 use payu_contract::report::terminal::{self, Style, Verbosity};
 use payu_contract::report::{ScenarioReport, StepReport, StepStatus, Verdict};
 use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub struct Collector {
+    run: Arc<RunContext>,
     style: Style,
     verbosity: Verbosity,
     pub scenarios: Vec<ScenarioReport>,
     pub parse_errors: Vec<String>,
-    /// Steps no definition matches: a suite authoring error, not drift.
-    pub undefined_steps: Vec<String>,
+    /// Mistakes in the feature files, each as `file:line: what`: steps no
+    /// definition matches, unknown placeholders or schemas. A suite
+    /// authoring error (exit 2), not drift.
+    pub authoring_errors: Vec<String>,
     current: Option<(ScenarioReport, Instant)>,
+    /// Where the current scenario's first failed step is (`file:line`).
+    failed_at: Option<String>,
     step_started: Option<Instant>,
     total: usize,
 }
 
 impl Collector {
-    pub fn new(style: Style, verbosity: Verbosity) -> Collector {
+    pub fn new(run: Arc<RunContext>, style: Style, verbosity: Verbosity) -> Collector {
         Collector {
+            run,
             style,
             verbosity,
             scenarios: Vec::new(),
             parse_errors: Vec::new(),
-            undefined_steps: Vec::new(),
+            authoring_errors: Vec::new(),
             current: None,
+            failed_at: None,
             step_started: None,
             total: 0,
         }
@@ -54,13 +63,21 @@ impl Collector {
                 let report = ScenarioReport::new(&feature.name, &scenario.name, tags);
                 self.current = Some((report, Instant::now()));
             }
-            Scenario::Step(step, ev) | Scenario::Background(step, ev) => self.step(&step, ev),
+            Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
+                self.step(feature, &step, ev)
+            }
             Scenario::Finished => self.finish(),
             _ => {}
         }
     }
 
-    fn step<W>(&mut self, step: &cucumber::gherkin::Step, ev: Step<W>) {
+    fn step<W>(
+        &mut self,
+        feature: &cucumber::gherkin::Feature,
+        step: &cucumber::gherkin::Step,
+        ev: Step<W>,
+    ) {
+        let at = format!("{}:{}", shown(feature.path.as_deref()), step.position.line);
         let (status, error) = match ev {
             Step::Started => {
                 self.step_started = Some(Instant::now());
@@ -72,14 +89,20 @@ impl Collector {
                 Some("no step definition matches this step".to_owned()),
             ),
             Step::Failed(_, _, _, StepError::NotFound) => {
-                self.undefined_steps
-                    .push(format!("{} {}", step.keyword.trim(), step.value));
+                self.authoring_errors.push(format!(
+                    "{at}: the step \"{} {}\" matches no step definition",
+                    step.keyword.trim(),
+                    step.value
+                ));
                 (
                     StepStatus::Skipped,
                     Some("no step definition matches this step".to_owned()),
                 )
             }
-            Step::Failed(_, _, _, err) => (StepStatus::Failed, Some(step_error(&err))),
+            Step::Failed(_, _, _, err) => {
+                self.failed_at.get_or_insert(at);
+                (StepStatus::Failed, Some(self.step_error(&err)))
+            }
         };
         let duration_ms = self
             .step_started
@@ -102,16 +125,17 @@ impl Collector {
             return;
         };
         report.duration_ms = started.elapsed().as_millis() as u64;
-        let record = context::get()
-            .finished
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .unwrap_or_default();
+        let record = self.run.take_finished().unwrap_or_default();
+        let failed_at = self.failed_at.take();
+        if let Some(why) = &record.authoring {
+            let at = failed_at.as_deref().unwrap_or("a feature file");
+            self.authoring_errors.push(format!("{at}: {why}"));
+        }
         report.exchanges = record.exchanges;
         report.checks = record.checks;
         report.since_accepted = record.since_accepted;
         report.notes = record.notes;
+        report.documented = record.documented;
         let failed_step = report
             .steps
             .iter()
@@ -127,6 +151,8 @@ impl Collector {
             });
         (report.verdict, report.reason) = if let Some(fault) = record.fault {
             (Verdict::NoVerdict, Some(fault))
+        } else if let Some(why) = record.skipped {
+            (Verdict::Skipped, Some(format!("skipped: {why}")))
         } else if report.checks.iter().any(|c| !c.passed()) {
             (Verdict::Drifted, None)
         } else if let Some(why) = failed_step {
@@ -159,16 +185,35 @@ fn status_word(s: StepStatus) -> &'static str {
     }
 }
 
-fn step_error(err: &StepError) -> String {
-    let text = match err {
-        StepError::Panic(info) => info
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "the step panicked".into()),
-        other => other.to_string(),
+impl Collector {
+    /// A failed step's message, redacted. Steps return `Result`; cucumber
+    /// carries an `Err` to here as a panic payload (and silences the panic
+    /// hook only while it runs the steps).
+    fn step_error(&self, err: &StepError) -> String {
+        let text = match err {
+            StepError::Panic(info) => info
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| info.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "the step panicked".into()),
+            other => other.to_string(),
+        };
+        self.run.client.scrubber().scrub(&text)
+    }
+}
+
+/// A feature file's path as the user would type it: relative to the
+/// working directory when it is below it.
+fn shown(path: Option<&Path>) -> String {
+    let Some(path) = path else {
+        return "a feature file".into();
     };
-    context::get().client.scrubber().scrub(&text)
+    let cwd = std::env::current_dir().ok();
+    cwd.as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 impl<W: cucumber::World> cucumber::Writer<W> for Collector {

@@ -300,7 +300,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
                     Some(body) => schemas.check("token", body).unwrap_or_default(),
                     None => vec![payu_contract::contract::drift::Drift::new(
                         payu_contract::contract::drift::DriftClass::BodyNotJson,
-                        "/",
+                        payu_contract::contract::DriftPath::field("/"),
                         "a JSON object",
                         "a body that is not JSON",
                     )],

@@ -3,7 +3,7 @@
 //! and turns the outcome into a report, terminal lines and an exit code.
 
 use crate::bdd::ContractWorld;
-use crate::bdd::context::{self, RunContext};
+use crate::bdd::context::{OtherClient, RunContext};
 use crate::bdd::writer::Collector;
 use crate::commands::preflight;
 use cucumber::World as _;
@@ -75,6 +75,7 @@ struct Prepared {
     chain: TokenChain,
     profile: Option<String>,
     double: Option<double::RunningDouble>,
+    confidential: Option<OtherClient>,
 }
 
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
@@ -180,13 +181,16 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         );
     }
 
-    context::install(RunContext {
+    // The run's own context, handed to each scenario's World by the
+    // before-scenario hook: nothing about a run is process-global.
+    let ctx = Arc::new(RunContext {
         client,
         credentials: prepared.credentials.clone(),
         client_auth: config.client_auth,
         chain: prepared.chain,
         schemas,
         snapshots,
+        confidential: prepared.confidential,
         finished: Mutex::new(None),
     });
 
@@ -226,23 +230,22 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         }
     };
 
+    let before_ctx = ctx.clone();
+    let after_ctx = ctx.clone();
     let collector = ContractWorld::cucumber::<PathBuf>()
         .with_parser(preflight::Parsed(parsed))
-        .with_writer(Collector::new(opts.style, opts.verbosity))
+        .with_writer(Collector::new(ctx.clone(), opts.style, opts.verbosity))
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
         .with_default_cli()
-        .before(|_, _, scenario, world| {
+        .before(move |_, _, scenario, world| {
             world.scenario = scenario.name.clone();
+            world.run = Some(before_ctx.clone());
             async {}.boxed_local()
         })
-        .after(|_, _, _, _, world| {
+        .after(move |_, _, _, _, world| {
             if let Some(world) = world {
-                let record = std::mem::take(&mut world.record);
-                *context::get()
-                    .finished
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(record);
+                after_ctx.put_finished(std::mem::take(&mut world.record));
             }
             async {}.boxed_local()
         })
@@ -260,16 +263,17 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         )));
     }
 
-    if let Some(step) = collector.undefined_steps.first() {
+    if let Some(first) = collector.authoring_errors.first() {
+        let more = match collector.authoring_errors.len() {
+            1 => String::new(),
+            n => format!(" ({} more)", n - 1),
+        };
         return Err(Failure::Usage(format!(
-            "the step \"{step}\" in {} matches no step definition ({} such steps): fix its wording (`payu-contract run --help` names the features folder)",
-            assets.features.display(),
-            collector.undefined_steps.len()
+            "{first}{more}: fix the feature file (docs/writing-scenarios.md lists the step vocabulary and placeholders)"
         )));
     }
     let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
-    let ctx = context::get();
     let token_unknown = ctx.chain.is_unknown();
     let summary = Summary::of(&scenarios);
     let (verdict, exit_code) = report::overall(&summary, token_unknown);
@@ -417,6 +421,19 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             ] {
                 scrubber.add(s);
             }
+            let confidential = fixtures
+                .clients
+                .iter()
+                .find(|c| c.kind == ClientKind::Confidential)
+                .map(|c| {
+                    scrubber.add(&c.client_secret);
+                    scrubber.add(&c.refresh_token);
+                    OtherClient {
+                        client_id: c.client_id.clone(),
+                        client_secret: Secret::new(c.client_secret.clone()),
+                        refresh_token: Secret::new(c.refresh_token.clone()),
+                    }
+                });
             let token_url = url::Url::parse(&running.token_url())
                 .map_err(|e| Failure::NoVerdict(format!("the double reported a bad URL: {e}")))?;
             Ok(Prepared {
@@ -426,6 +443,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                 chain: TokenChain::new(Secret::new(client.refresh_token), Box::new(NoSink)),
                 profile: Some(profile.clone()),
                 double: Some(running),
+                confidential,
             })
         }
         Target::Live { url, .. } => {
@@ -438,6 +456,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                 chain,
                 profile: None,
                 double: None,
+                confidential: None,
             })
         }
     }
@@ -545,4 +564,73 @@ async fn mint(
         .put(chain_id, entry)
         .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(report: &std::path::Path) -> RunOptions {
+        RunOptions {
+            tags: None,
+            features: None,
+            snapshots: None,
+            report_json: Some(report.to_path_buf()),
+            report_junit: None,
+            report_cucumber: None,
+            report_html: None,
+            baseline: None,
+            verbosity: Verbosity::Quiet,
+            style: Style::plain(),
+        }
+    }
+
+    /// The embedded double with `profile`, and no other setting.
+    fn local(profile: &str) -> Settings {
+        let profile = profile.to_owned();
+        Settings::gather(
+            &[],
+            move |var| (var == "PAYU_PROFILE").then(|| profile.clone()),
+            None,
+        )
+    }
+
+    /// No process-global run state: two suites run at once in one process,
+    /// each against its own double, and each reaches its own verdict (with
+    /// a shared context, one run's checks would land in the other's report,
+    /// or the second run could not start at all).
+    #[tokio::test(flavor = "current_thread")]
+    async fn two_suites_in_one_process_each_get_their_own_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+        let (ra, rb) = futures::join!(
+            run(local("keys-reordered"), opts(&a)),
+            run(local("scope-not-checked"), opts(&b)),
+        );
+        assert_eq!(ra.unwrap(), exit::PASSED);
+        assert_eq!(rb.unwrap(), exit::DRIFTED);
+        let read = |p: &std::path::Path| -> RunReport {
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        let (a, b) = (read(&a), read(&b));
+        assert_eq!(a.target.profile.as_deref(), Some("keys-reordered"));
+        assert_eq!(b.target.profile.as_deref(), Some("scope-not-checked"));
+        assert_eq!(a.summary.drifted, 0);
+        assert_eq!(a.summary.passed, a.summary.total);
+        let drifted: Vec<&str> = b
+            .scenarios
+            .iter()
+            .filter(|s| s.verdict == Verdict::Drifted)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(drifted, ["A scope wider than the one granted is refused"]);
+        // Each report holds its own exchanges only: one double's URL each.
+        for (r, other) in [(&a, &b), (&b, &a)] {
+            for s in &r.scenarios {
+                for e in &s.exchanges {
+                    assert_ne!(e.request.url, other.target.token_url);
+                }
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! headers, single fields, rotation. Each function compares one documented
 //! value with what was observed and returns the drifts, already classified.
 
-use super::drift::{Drift, DriftClass};
+use super::drift::{Drift, DriftClass, DriftPath};
 use crate::redact;
 use serde_json::Value;
 
@@ -12,7 +12,7 @@ pub fn status(expected: u16, observed: u16) -> Vec<Drift> {
     }
     vec![Drift::new(
         DriftClass::StatusCodeChanged,
-        "status",
+        DriftPath::Status,
         expected.to_string(),
         observed.to_string(),
     )]
@@ -25,7 +25,7 @@ pub fn json_body(body: Option<&Value>, raw: &str, content_type: Option<&str>) ->
         Some(Value::Object(_)) => vec![],
         Some(other) => vec![Drift::new(
             DriftClass::BodyNotJson,
-            "body",
+            DriftPath::Body,
             "a JSON object",
             format!("JSON {}", json_kind(other)),
         )],
@@ -33,7 +33,7 @@ pub fn json_body(body: Option<&Value>, raw: &str, content_type: Option<&str>) ->
             let snippet: String = raw.chars().take(60).collect();
             vec![Drift::new(
                 DriftClass::BodyNotJson,
-                "body",
+                DriftPath::Body,
                 "a JSON object",
                 format!(
                     "{} body starting {:?}",
@@ -59,7 +59,7 @@ fn json_kind(v: &Value) -> &'static str {
 /// A top-level string field with an exact documented value. `class` names
 /// what a difference means here (error code, description, token type).
 pub fn string_field(body: &Value, field: &str, expected: &str, class: DriftClass) -> Vec<Drift> {
-    let path = format!("/{field}");
+    let path = DriftPath::field(&format!("/{field}"));
     match body.get(field) {
         None => vec![Drift::new(
             DriftClass::FieldMissing,
@@ -86,7 +86,7 @@ pub fn string_field(body: &Value, field: &str, expected: &str, class: DriftClass
 /// Header values compared as media-type-aware text: case and blanks around
 /// `;` and `,` do not matter, anything else does.
 pub fn header(headers: &[(String, String)], name: &str, expected: &str) -> Vec<Drift> {
-    let path = format!("header:{name}");
+    let path = DriftPath::header(name);
     match header_value(headers, name) {
         None => vec![Drift::new(
             DriftClass::HeaderMissing,
@@ -104,7 +104,7 @@ pub fn header(headers: &[(String, String)], name: &str, expected: &str) -> Vec<D
 pub fn www_authenticate(headers: &[(String, String)], error: &str) -> Vec<Drift> {
     let name = "WWW-Authenticate";
     let expected = format!("Bearer ... error=\"{error}\"");
-    let path = format!("header:{name}");
+    let path = DriftPath::header(name);
     match header_value(headers, name) {
         None => vec![Drift::new(
             DriftClass::HeaderMissing,
@@ -143,13 +143,13 @@ pub fn rotated(sent: &str, received: Option<&str>) -> Vec<Drift> {
         Some(new) if new != sent => vec![],
         Some(_) => vec![Drift::new(
             DriftClass::RotationChanged,
-            "/refresh_token",
+            DriftPath::field("/refresh_token"),
             "a new refresh token (rotation)",
             "the same refresh token that was sent",
         )],
         None => vec![Drift::new(
             DriftClass::FieldMissing,
-            "/refresh_token",
+            DriftPath::field("/refresh_token"),
             "a new refresh token",
             "absent",
         )],
@@ -162,7 +162,7 @@ pub fn replay_refused(status: u16) -> Vec<Drift> {
     if (200..300).contains(&status) {
         vec![Drift::new(
             DriftClass::RotationChanged,
-            "status",
+            DriftPath::Status,
             "the used refresh token is refused",
             format!("{status}: the used refresh token was accepted again"),
         )]

@@ -11,4 +11,4 @@ pub mod expect;
 pub mod schema;
 pub mod snapshot;
 
-pub use drift::{CheckKind, CheckOutcome, Drift, DriftClass};
+pub use drift::{CheckKind, CheckOutcome, Drift, DriftClass, DriftPath};

@@ -2,7 +2,7 @@
 //! are compiled once per run, and every violation becomes a [`Drift`] with
 //! the JSON pointer of the offending value.
 
-use super::drift::{Drift, DriftClass};
+use super::drift::{Drift, DriftClass, DriftPath};
 use crate::redact;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
@@ -89,13 +89,13 @@ fn to_drifts(error: &jsonschema::ValidationError<'_>) -> Vec<Drift> {
     let field = at.rsplit('/').next().unwrap_or_default().to_owned();
     let observed = redact::describe(&field, error.instance());
     let one =
-        |class, expected: String| vec![Drift::new(class, pointer(&at), expected, observed.clone())];
+        |class, expected: String| vec![Drift::new(class, DriftPath::field(&at), expected, observed.clone())];
     match error.kind() {
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
             vec![Drift::new(
                 DriftClass::FieldMissing,
-                format!("{at}/{name}"),
+                DriftPath::field(&format!("{at}/{name}")),
                 format!("field \"{name}\" present"),
                 "absent",
             )]
@@ -107,7 +107,7 @@ fn to_drifts(error: &jsonschema::ValidationError<'_>) -> Vec<Drift> {
                 let value = error.instance().get(name).cloned().unwrap_or(Value::Null);
                 Drift::new(
                     DriftClass::FieldAdded,
-                    format!("{at}/{name}"),
+                    DriftPath::field(&format!("{at}/{name}")),
                     "no such field",
                     redact::describe(name, &value),
                 )
@@ -136,10 +136,6 @@ fn to_drifts(error: &jsonschema::ValidationError<'_>) -> Vec<Drift> {
         }
         _ => one(DriftClass::FieldFormatChanged, error.masked().to_string()),
     }
-}
-
-fn pointer(at: &str) -> String {
-    if at.is_empty() { "/".into() } else { at.into() }
 }
 
 fn type_name(kind: &jsonschema::error::TypeKind) -> String {

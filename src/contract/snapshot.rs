@@ -8,7 +8,7 @@
 //! writes the `.snap.new` that `cargo insta review` presents (never in CI,
 //! where insta only compares).
 
-use super::drift::{CheckKind, CheckOutcome, Drift, DriftClass};
+use super::drift::{CheckKind, CheckOutcome, Drift, DriftClass, DriftPath};
 use crate::redact::Scrubber;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -214,7 +214,7 @@ fn compare(dir: &Path, mode: SnapshotMode, label: &str, name: &str, view: &str) 
         None => (
             Drift::new(
                 DriftClass::SnapshotChanged,
-                format!("{}/{name}.snap", dir.display()),
+                DriftPath::Snapshot(format!("{}/{name}.snap", dir.display())),
                 "a stored snapshot",
                 "none stored yet: review it with `cargo insta review` (or accept with INSTA_UPDATE=always)",
             ),
@@ -223,7 +223,7 @@ fn compare(dir: &Path, mode: SnapshotMode, label: &str, name: &str, view: &str) 
         Some(old) => (
             Drift::new(
                 DriftClass::SnapshotChanged,
-                format!("{}/{name}.snap", dir.display()),
+                DriftPath::Snapshot(format!("{}/{name}.snap", dir.display())),
                 "the stored snapshot",
                 "a different response (see the diff)",
             ),

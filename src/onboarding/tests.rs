@@ -1,7 +1,7 @@
 //! The diagnosis table, one outcome at a time, without a server.
 
 use super::*;
-use crate::contract::drift::{Drift, DriftClass};
+use crate::contract::drift::{Drift, DriftClass, DriftPath};
 
 const ID: &str = "6f8bb4951e6f59bd7ae27a3fed1a5a1af8853ad07fc1e2cb1b2fd8f35a577a0a";
 
@@ -229,10 +229,10 @@ fn a_successful_refresh_says_the_old_token_is_dead_and_where_the_new_one_is() {
 #[test]
 fn a_renamed_field_is_named_as_a_rename() {
     let drifts = vec![
-        Drift::new(DriftClass::FieldMissing, "/expires_in", "present", "absent"),
+        Drift::new(DriftClass::FieldMissing, DriftPath::field("/expires_in"), "present", "absent"),
         Drift::new(
             DriftClass::FieldAdded,
-            "/expire_in",
+            DriftPath::field("/expire_in"),
             "no such field",
             "7199",
         ),

@@ -4,7 +4,7 @@
 //! name only, so that two checkouts in different folders still match).
 
 use super::{REPORT_VERSION, RunReport, Verdict};
-use crate::contract::{Drift, DriftClass};
+use crate::contract::{Drift, DriftClass, DriftPath};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -83,13 +83,12 @@ fn drifts(r: &RunReport) -> Vec<DriftChange> {
 }
 
 fn change(scenario: String, check: &str, d: &Drift) -> DriftChange {
-    let path = if d.class == DriftClass::SnapshotChanged {
-        Path::new(&d.path)
+    // A snapshot is named by its file: the folder differs between machines.
+    let path = match &d.path {
+        DriftPath::Snapshot(p) => Path::new(p)
             .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_else(|| d.path.clone())
-    } else {
-        d.path.clone()
+            .map_or_else(|| p.clone(), |f| f.to_string_lossy().into_owned()),
+        other => other.to_string(),
     };
     DriftChange {
         scenario,

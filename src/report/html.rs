@@ -10,7 +10,7 @@
 
 use super::baseline::Comparison;
 use super::{ContractRow, ExchangeReport, RunReport, ScenarioReport, StepStatus, Verdict};
-use crate::contract::{CheckKind, CheckOutcome, Drift};
+use crate::contract::{CheckKind, CheckOutcome, Drift, DriftPath};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::path::Path;
 
@@ -382,17 +382,14 @@ fn marks(drifts: &[&Drift]) -> Marks {
         status: false,
     };
     for d in drifts {
-        if d.path == "status" {
-            m.status = true;
-        } else if let Some(h) = d.path.strip_prefix("header:") {
-            m.headers.push(h.to_ascii_lowercase());
-        } else if let Some(last) = d
-            .path
-            .strip_prefix('/')
-            .and_then(|p| p.rsplit('/').next())
-            .filter(|k| !k.is_empty())
-        {
-            m.keys.push(format!("\"{last}\":"));
+        match &d.path {
+            DriftPath::Status => m.status = true,
+            DriftPath::Header(h) => m.headers.push(h.to_ascii_lowercase()),
+            p => {
+                if let Some(last) = p.last_key() {
+                    m.keys.push(format!("\"{last}\":"));
+                }
+            }
         }
     }
     m
@@ -409,7 +406,7 @@ fn exchange(n: usize, of: usize, e: &ExchangeReport, drifts: &[&Drift]) -> Marku
     let m = marks(drifts);
     let missing_headers: Vec<&&Drift> = drifts
         .iter()
-        .filter(|d| d.path.starts_with("header:") && d.observed == "absent")
+        .filter(|d| matches!(d.path, DriftPath::Header(_)) && d.observed == "absent")
         .collect();
     html! {
         h4 { "Exchange" @if of > 1 { " " (n) " of " (of) } }
@@ -433,7 +430,7 @@ fn exchange(n: usize, of: usize, e: &ExchangeReport, drifts: &[&Drift]) -> Marku
                             tr class=[m.headers.contains(&k.to_ascii_lowercase()).then_some("mark")] { th { (k) } td { code { (v) } } }
                         }
                         @for d in &missing_headers {
-                            tr .mark.missing { th { (d.path.trim_start_matches("header:")) } td { em { "absent" } } }
+                            tr .mark.missing { th { (header_name(&d.path)) } td { em { "absent" } } }
                         }
                     }
                     pre .json {
@@ -486,5 +483,12 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("data-count=\"2\""));
+    }
+}
+
+fn header_name(path: &DriftPath) -> &str {
+    match path {
+        DriftPath::Header(h) => h,
+        _ => "",
     }
 }

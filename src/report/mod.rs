@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 /// Bumped on any incompatible change of the JSON report's shape.
 pub const REPORT_VERSION: u32 = 1;
 
+/// A run's or a scenario's verdict. The one table of its names and exit
+/// codes is [`Verdict::TABLE`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
@@ -27,22 +29,57 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Each verdict, its words in reports, and the exit code of a run that
+    /// ends with it (a run that skipped everything could judge nothing).
+    pub const TABLE: [(Verdict, &'static str, ExitCode); 4] = [
+        (Verdict::Passed, "passed", ExitCode::Passed),
+        (Verdict::Drifted, "drifted", ExitCode::Drifted),
+        (Verdict::Skipped, "skipped", ExitCode::NoVerdict),
+        (Verdict::NoVerdict, "no verdict", ExitCode::NoVerdict),
+    ];
+
+    fn row(self) -> (Verdict, &'static str, ExitCode) {
+        Self::TABLE
+            .into_iter()
+            .find(|(v, ..)| *v == self)
+            .unwrap_or((self, "no verdict", ExitCode::NoVerdict))
+    }
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Drifted => "drifted",
-            Verdict::Skipped => "skipped",
-            Verdict::NoVerdict => "no verdict",
-        }
+        self.row().1
+    }
+
+    pub fn exit_code(self) -> ExitCode {
+        self.row().2
     }
 }
 
-/// Exit codes, as documented in the README.
+/// The exit codes of every command, as documented in the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitCode {
+    /// Every check held.
+    Passed = 0,
+    /// The endpoint's answers differ from the documentation.
+    Drifted = 1,
+    /// A usage or configuration error (one line names the problem and fix).
+    Usage = 2,
+    /// No verdict: unreachable, infrastructure fault, token state unknown.
+    NoVerdict = 3,
+}
+
+impl ExitCode {
+    pub const fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// The exit codes as plain integers, for callers that hand them to the OS.
 pub mod exit {
-    pub const PASSED: i32 = 0;
-    pub const DRIFTED: i32 = 1;
-    pub const CONFIG: i32 = 2;
-    pub const NO_VERDICT: i32 = 3;
+    use super::ExitCode;
+    pub const PASSED: i32 = ExitCode::Passed.code();
+    pub const DRIFTED: i32 = ExitCode::Drifted.code();
+    pub const CONFIG: i32 = ExitCode::Usage.code();
+    pub const NO_VERDICT: i32 = ExitCode::NoVerdict.code();
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -142,6 +179,26 @@ pub struct ScenarioReport {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub since_accepted: Vec<CheckOutcome>,
     pub notes: Vec<String>,
+    /// What the scenario's steps say the page documents for its (last)
+    /// response, recorded by the steps as typed data. Additive to version 1.
+    #[serde(skip_serializing_if = "DocumentedAnswer::is_empty", default)]
+    pub documented: DocumentedAnswer,
+}
+
+/// The documented side of the documented-vs-observed table, as the checks
+/// recorded it (the last status and error code a scenario expected).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentedAnswer {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+impl DocumentedAnswer {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.error.is_none()
+    }
 }
 
 impl ScenarioReport {
@@ -159,6 +216,7 @@ impl ScenarioReport {
             checks: vec![],
             since_accepted: vec![],
             notes: vec![],
+            documented: DocumentedAnswer::default(),
         }
     }
 
@@ -184,19 +242,10 @@ impl ScenarioReport {
         format!("{} / {}", self.feature, self.name)
     }
 
-    /// Documented values come from the scenario's own steps (the feature
-    /// file is the executable documentation), observed ones from its last
-    /// exchange.
+    /// Documented values are what the scenario's checks expected (the
+    /// feature file is the executable documentation), observed ones come
+    /// from its last exchange.
     pub fn contract_row(&self) -> ContractRow {
-        let step_value = |prefix: &str| {
-            self.steps
-                .iter()
-                .rev()
-                .find_map(|s| s.text.strip_prefix(prefix).map(str::to_owned))
-        };
-        let documented_status =
-            step_value("the response status is ").and_then(|v| v.trim().parse().ok());
-        let documented_error = step_value("the error is ").map(|v| v.trim_matches('"').to_owned());
         let last = self
             .exchanges
             .iter()
@@ -214,9 +263,9 @@ impl ScenarioReport {
             feature: self.feature.clone(),
             name: self.name.clone(),
             verdict: self.verdict,
-            documented_status,
+            documented_status: self.documented.status,
             observed_status: last.map(|r| r.status),
-            documented_error,
+            documented_error: self.documented.error.clone(),
             observed_error,
             drift_classes: self.drift_classes(),
         }
@@ -284,15 +333,16 @@ impl Summary {
 /// scenarios that could not be judged, unless the token state is unknown,
 /// which always means "no verdict" (the next run needs attention first).
 pub fn overall(summary: &Summary, token_state_unknown: bool) -> (Verdict, i32) {
-    if token_state_unknown {
-        (Verdict::NoVerdict, exit::NO_VERDICT)
+    let verdict = if token_state_unknown {
+        Verdict::NoVerdict
     } else if summary.drifted > 0 {
-        (Verdict::Drifted, exit::DRIFTED)
+        Verdict::Drifted
     } else if summary.no_verdict > 0 || summary.passed == 0 {
-        (Verdict::NoVerdict, exit::NO_VERDICT)
+        Verdict::NoVerdict
     } else {
-        (Verdict::Passed, exit::PASSED)
-    }
+        Verdict::Passed
+    };
+    (verdict, verdict.exit_code().code())
 }
 
 /// What the documentation page itself gets wrong (NOTES.md §2), stated once
@@ -384,6 +434,10 @@ pub(crate) mod tests_support {
             )],
             since_accepted: vec![],
             notes: vec![],
+            documented: DocumentedAnswer {
+                status: Some(401),
+                error: Some("invalid_request".into()),
+            },
         }
     }
 
@@ -395,7 +449,7 @@ pub(crate) mod tests_support {
             "a check",
             vec![Drift::new(
                 class,
-                path,
+                path.parse().unwrap_or_else(|never| match never {}),
                 "\"documented\" <a>",
                 "observed & b",
             )],

@@ -278,3 +278,30 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::DriftClass;
+    use crate::report::tests_support::{drifted_scenario, report_with};
+
+    /// The documented column comes from what the checks recorded, not from
+    /// the wording of the steps: a scenario written with the request table,
+    /// or steps reworded, still shows the documented status and error.
+    #[test]
+    fn the_documented_column_is_the_checks_typed_record_not_step_text() {
+        let mut s = drifted_scenario("Refresh without grant type", DriftClass::StatusCodeChanged, "status");
+        for step in &mut s.steps {
+            step.text = "something QA wrote in other words".into();
+        }
+        s.documented.status = Some(401);
+        s.documented.error = Some("invalid_scope".into());
+        let table = contract_table(&report_with(vec![s]), Style::plain());
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("Refresh without grant type"))
+            .expect(&table);
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(cells.contains(&"401") && cells.contains(&"invalid_scope"), "{row}");
+    }
+}

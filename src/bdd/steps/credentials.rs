@@ -2,24 +2,24 @@
 //! configuration, never from step code), and the headers every token
 //! response is expected to carry (from the feature file).
 
-use crate::bdd::{ContractWorld, context};
+use crate::bdd::ContractWorld;
 use cucumber::gherkin::Step;
 use cucumber::given;
 
-#[given(regex = r"^the partner's client credentials and a live refresh token$")]
+#[given(expr = "the partner's client credentials and a live refresh token")]
 fn credentials_and_token(world: &mut ContractWorld) -> Result<(), String> {
-    let ctx = context::get();
+    let ctx = world.ctx()?;
     if ctx.credentials.client_id.is_empty() {
         return Err("no client id configured".into());
     }
-    ctx.chain.current().map(|_| ()).map_err(|e| {
-        // Not the endpoint's fault and not drift: the run cannot judge.
-        world.record.fault.get_or_insert(e.to_string());
-        format!("no verdict: {e}")
-    })
+    // Not the endpoint's fault and not drift: the run cannot judge.
+    ctx.chain
+        .current()
+        .map(|_| ())
+        .map_err(|e| super::fault(world, e.to_string()))
 }
 
-#[given(regex = r"^every token response is expected to carry these headers:$")]
+#[given(expr = "every token response is expected to carry these headers:")]
 fn expected_headers(world: &mut ContractWorld, step: &Step) -> Result<(), String> {
     let table = step
         .table

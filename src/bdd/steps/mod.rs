@@ -1,8 +1,12 @@
-//! Step definitions, one file per concept. Shared here: how a step gets the
-//! latest response (or learns that there is none to judge) and how it
-//! records a check.
+//! Step definitions, one file per concept, and their typed parameters
+//! (`params.rs`). Shared here: how a step gets the latest response (or
+//! learns that there is none to judge), how it records a check, and the
+//! three ways a step stops without a verdict on the endpoint (a fault, a
+//! scenario that does not apply to this target, a mistake in the feature
+//! file).
 
 mod credentials;
+pub mod params;
 mod requests;
 pub(crate) mod responses;
 mod rotation;
@@ -38,4 +42,23 @@ fn record(world: &mut ContractWorld, kind: CheckKind, name: impl Into<String>, d
         .record
         .checks
         .push(CheckOutcome::new(kind, name, drifts));
+}
+
+/// The run cannot judge this scenario (infrastructure fault, token state).
+fn fault(world: &mut ContractWorld, why: String) -> String {
+    world.record.fault.get_or_insert(why.clone());
+    format!("no verdict: {why}")
+}
+
+/// The scenario needs something this target does not have: skipped.
+fn skip(world: &mut ContractWorld, why: String) -> String {
+    world.record.skipped.get_or_insert(why.clone());
+    format!("skipped: {why}")
+}
+
+/// The feature file asks for something the vocabulary does not have (an
+/// unknown placeholder or schema): a usage error of the suite, exit 2.
+fn authoring(world: &mut ContractWorld, why: String) -> String {
+    world.record.authoring.get_or_insert(why.clone());
+    format!("feature file error: {why}")
 }

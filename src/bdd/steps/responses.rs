@@ -2,14 +2,15 @@
 //! headers, JSON Schema and snapshot. The expected values come from the
 //! feature file (and `features/schemas/`), never from code.
 
-use super::{judged, record};
-use crate::bdd::{ContractWorld, context};
+use super::{authoring, judged, record};
+use crate::bdd::ContractWorld;
 use cucumber::then;
 use payu_contract::contract::snapshot;
 use payu_contract::contract::{CheckKind, DriftClass, expect};
 
 #[then(regex = r"^the response status is (\d{3})$")]
 fn status_is(world: &mut ContractWorld, code: u16) -> Result<(), String> {
+    world.record.documented.status = Some(code);
     let r = judged(world)?;
     record(
         world,
@@ -41,6 +42,7 @@ fn json_or_record(world: &mut ContractWorld) -> Result<Option<serde_json::Value>
 
 #[then(regex = r#"^the error is "([^"]*)"$"#)]
 fn error_is(world: &mut ContractWorld, error: String) -> Result<(), String> {
+    world.record.documented.error = Some(error.clone());
     if let Some(body) = json_or_record(world)? {
         let drifts = expect::string_field(&body, "error", &error, DriftClass::ErrorCodeChanged);
         record(
@@ -124,10 +126,11 @@ fn matches_schema(world: &mut ContractWorld, schema: String) -> Result<(), Strin
     let Some(body) = json_or_record(world)? else {
         return Ok(());
     };
-    let drifts = context::get()
+    let drifts = world
+        .ctx()?
         .schemas
         .check(&schema, &body)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| authoring(world, e.to_string()))?;
     record(world, CheckKind::Schema, format!("schema {schema}"), drifts);
     Ok(())
 }
@@ -146,7 +149,7 @@ fn key_order(world: &mut ContractWorld, order: String) -> Result<(), String> {
 #[then(regex = r"^the response matches its snapshot$")]
 fn matches_snapshot(world: &mut ContractWorld) -> Result<(), String> {
     let r = judged(world)?;
-    let ctx = context::get();
+    let ctx = world.ctx()?;
     world.snapshots_taken += 1;
     let mut name = slug(&world.scenario);
     if world.snapshots_taken > 1 {
