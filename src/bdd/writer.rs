@@ -27,7 +27,9 @@ pub struct Collector {
     /// Where the current scenario's first failed step is (`file:line`).
     failed_at: Option<String>,
     step_started: Option<Instant>,
-    total: usize,
+    /// The scenarios of the run, including those skipped before they ran
+    /// (the pre-flight's count); at least what cucumber parsed.
+    pub total: usize,
 }
 
 impl Collector {
@@ -228,7 +230,7 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
             }
         };
         match value {
-            Cucumber::ParsingFinished { scenarios, .. } => self.total = scenarios,
+            Cucumber::ParsingFinished { scenarios, .. } => self.total = self.total.max(scenarios),
             Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
                 self.scenario(&f, &sc, event)
             }

@@ -111,7 +111,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         SnapshotMode::CompareOnly
     };
     let parsed = preflight::features(&assets.features).map_err(Failure::Usage)?;
-    {
+    let selected_count = {
         let chosen = preflight::selected(&parsed, tags.as_ref());
         if chosen.is_empty() {
             return Err(Failure::Usage(
@@ -143,7 +143,8 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
             )
             .map_err(Failure::Usage)?;
         }
-    }
+        chosen.len()
+    };
     preflight::report_paths(&[
         ("--report-json", &opts.report_json),
         ("--report-junit", &opts.report_junit),
@@ -234,7 +235,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let after_ctx = ctx.clone();
     let collector = ContractWorld::cucumber::<PathBuf>()
         .with_parser(preflight::Parsed(parsed))
-        .with_writer(Collector::new(ctx.clone(), opts.style, opts.verbosity))
+        .with_writer({
+            // Numbered out of every selected scenario, the ones skipped
+            // before they run (listed after the run) included.
+            let mut writer = Collector::new(ctx.clone(), opts.style, opts.verbosity);
+            writer.total = selected_count;
+            writer
+        })
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
         .with_default_cli()

@@ -90,6 +90,7 @@ pub fn serve(args: ServeArgs) -> i32 {
         return exit::NO_VERDICT;
     };
     runtime.block_on(async move {
+        let stop = stop_signal();
         let started = match tls {
             Some((cert, key)) => double::start_tls(opts, addr, &cert, &key).await,
             None => double::start(opts, addr).await,
@@ -121,32 +122,40 @@ pub fn serve(args: ServeArgs) -> i32 {
         });
         println!("{line}");
         tracing::info!("serving the {} double at {}", args.profile, running.token_url());
-        stopped().await;
+        stop.await;
         running.shutdown().await;
         exit::PASSED
     })
 }
 
 /// Ctrl-C or SIGTERM (what `docker stop`, systemd and CI runners send):
-/// either one stops the double cleanly with exit 0.
-async fn stopped() {
+/// either one stops the double cleanly with exit 0. The handlers are
+/// registered when this is called, before the JSON line tells anyone the
+/// server is up, so a signal sent right after that line is never missed.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
