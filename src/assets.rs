@@ -1,11 +1,14 @@
 //! Where the suite's files come from: the feature files and schemas
-//! (`features/`) and the snapshot baselines (`snapshots/`).
+//! (`features/`) and the documented snapshot baseline (`snapshots/`).
 //!
-//! Named folders win; otherwise the source tree the binary was built from,
-//! when it is still there (so `cargo run` sees edits at once and new
-//! snapshots land in the repository); otherwise the copies embedded at build
-//! time, unpacked into a temporary folder (so an installed binary works from
-//! any directory).
+//! Named folders win (`--features`, `--snapshots`); otherwise the copies
+//! embedded at build time, unpacked into a temporary folder. The binary
+//! never looks for the source tree it was built from: an installed binary
+//! and `cargo run` behave the same in any folder, and nothing is written
+//! into a checkout. (The build script rebuilds the binary when a file under
+//! `features/` or `snapshots/` is added or changed.) The observed baselines
+//! of live targets are not assets: they live in the working folder
+//! (`config::DEFAULT_BASELINES`).
 
 use include_dir::{Dir, include_dir};
 use std::path::{Path, PathBuf};
@@ -31,6 +34,7 @@ pub enum AssetError {
 /// alive as long as this value).
 pub struct Assets {
     pub features: PathBuf,
+    /// The root of the documented baseline (it holds `documented/`).
     pub snapshots: PathBuf,
     /// True when the snapshots are the embedded copy: never write there.
     pub snapshots_embedded: bool,
@@ -42,10 +46,6 @@ impl Assets {
         features: Option<&Path>,
         snapshots: Option<&Path>,
     ) -> Result<Assets, AssetError> {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR"));
-        // PAYU_ASSETS=embedded forces the built-in copies, as an installed
-        // binary whose source tree is gone would see them.
-        let source_tree = std::env::var("PAYU_ASSETS").map_or(true, |v| v != "embedded");
         let mut unpacked: Option<tempfile::TempDir> = None;
         let mut unpack = |dir: &Dir<'_>, name: &str| -> Result<PathBuf, AssetError> {
             if unpacked.is_none() {
@@ -65,7 +65,6 @@ impl Assets {
                     path: p.display().to_string(),
                 });
             }
-            None if source_tree && source.join("features").is_dir() => source.join("features"),
             None => unpack(&FEATURES, "features")?,
         };
         let (snapshots, snapshots_embedded) = match snapshots {
@@ -76,9 +75,6 @@ impl Assets {
                     flag: "--snapshots",
                     path: p.display().to_string(),
                 });
-            }
-            None if source_tree && source.join("snapshots").is_dir() => {
-                (source.join("snapshots"), false)
             }
             None => (unpack(&SNAPSHOTS, "snapshots")?, true),
         };

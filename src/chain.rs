@@ -23,8 +23,8 @@ pub async fn get_token(
     creds: &Credentials,
     auth: ClientAuth,
 ) -> Result<Secret<String>, String> {
-    let req = Request::get_token_for(creds, auth)
-        .ok_or("PAYU_USERNAME and PAYU_PASSWORD are not set")?;
+    let req =
+        Request::get_token_for(creds, auth).ok_or("PAYU_USERNAME and PAYU_PASSWORD are not set")?;
     let exchange = client.send(&req).await;
     let resp = exchange
         .outcome

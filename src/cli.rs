@@ -55,6 +55,16 @@ pub enum Command {
     Mutants(MutantsArgs),
     /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
     StoreKeygen,
+    /// Review what a live target's last run observed against its accepted
+    /// baseline, and accept one scenario or all.
+    ///
+    /// Lists each recorded observation (new, or changed since the accepted
+    /// one) with a readable diff. Accepting asks on a terminal; scripts pass
+    /// --yes. Nothing is accepted without --accept or --all, and under CI
+    /// (CI=true) never without --yes. Exit codes: 0 nothing left to review
+    /// (or all chosen accepted); 1 observations are waiting for review; 2
+    /// usage (unknown target or scenario, no terminal to ask on).
+    Baseline(BaselineArgs),
 }
 
 /// Where to run, as whom. Shared by every command that talks to a target.
@@ -154,6 +164,14 @@ pub struct RunArgs {
     /// An earlier run's --report-json file: list what changed since then.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    // -- observed baselines and the Markdown summary (issue 13)
+    /// Folder of live targets' observed baselines [default: .payu-contract/baselines].
+    #[arg(long, value_name = "DIR")]
+    pub baselines: Option<PathBuf>,
+    /// Write a GitHub-flavoured Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub report_markdown: Option<PathBuf>,
+    // --
     /// Only the summary and the final verdict.
     #[arg(long, short, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -220,4 +238,47 @@ pub struct MutantsArgs {
     /// Only the matrix, no progress lines.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `payu-contract baseline` (issue 13).
+#[derive(Debug, Args)]
+#[command(after_help = payu_contract::config::help_text())]
+pub struct BaselineArgs {
+    /// The target's folder as listed (uat, 127.0.0.1-8080, a host); default:
+    /// --target/--token-url, else the only target with recorded observations.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// uat, or the https:// URL of a token endpoint (as for `run`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The token endpoint URL (as for `run`).
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
+    /// Folder of live targets' observed baselines [default: .payu-contract/baselines].
+    #[arg(long, value_name = "DIR")]
+    pub baselines: Option<PathBuf>,
+    /// Accept the recorded observation of this scenario (its name as
+    /// listed); repeat for more.
+    #[arg(long, value_name = "SCENARIO")]
+    pub accept: Vec<String>,
+    /// Accept every recorded observation of the target.
+    #[arg(long, conflicts_with = "accept")]
+    pub all: bool,
+    /// Accept without asking (scripts, CI).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Only the list, no diffs.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl BaselineArgs {
+    /// The flags by the variable each one stands for.
+    pub fn flags(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            ("PAYU_TARGET", self.target.clone()),
+            ("PAYU_TOKEN_URL", self.token_url.clone()),
+            ("PAYU_BASELINES", self.baselines.as_ref().map(|p| p.display().to_string())),
+        ]
+    }
 }

@@ -22,6 +22,9 @@ pub const DEFAULT_TOKEN_STORE: &str = ".payu-contract/token-store.json";
 pub const DEFAULT_SCOPE: &str = "hub_session";
 /// How long a command waits for another one holding the token store.
 pub const DEFAULT_LOCK_TIMEOUT_SECS: u64 = 120;
+/// Where live targets' observed baselines live (`--baselines`,
+/// `PAYU_BASELINES`): beside the token store, in the working folder.
+pub const DEFAULT_BASELINES: &str = ".payu-contract/baselines";
 
 /// One setting: its variable, its flag (secrets have none), its default
 /// and what it means.
@@ -115,6 +118,13 @@ pub const SETTINGS: &[SettingDef] = &[
         Some("--token-store"),
         DEFAULT_TOKEN_STORE,
         "where rotated refresh tokens are kept",
+        false,
+    ),
+    def(
+        "PAYU_BASELINES",
+        Some("--baselines"),
+        DEFAULT_BASELINES,
+        "live targets' observed baselines (run, baseline), relative to the working folder",
         false,
     ),
     def(
@@ -562,7 +572,29 @@ impl Settings {
             allow_destructive: self.allow_destructive,
             lock_timeout,
             notes,
+            baselines: self.baselines(),
         })
+    }
+
+    /// The observed baselines' folder (default [`DEFAULT_BASELINES`]).
+    pub fn baselines(&self) -> PathBuf {
+        self.get("PAYU_BASELINES")
+            .map_or_else(|| PathBuf::from(DEFAULT_BASELINES), PathBuf::from)
+    }
+
+    /// The target alone, as [`Settings::resolve`] sees it (no credentials
+    /// needed): for `payu-contract baseline`.
+    pub fn target_only(&self) -> Result<Target, ConfigError> {
+        self.target(&mut Vec::new())
+    }
+
+    /// The secret values given, to scrub from output.
+    pub fn secret_values(&self) -> Vec<Secret<String>> {
+        SETTINGS
+            .iter()
+            .filter(|d| d.secret)
+            .filter_map(|d| self.secret(d.var))
+            .collect()
     }
 
     fn target(&self, notes: &mut Vec<String>) -> Result<Target, ConfigError> {
@@ -774,6 +806,9 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// Settings that were given but do not apply (one line each, for stderr).
     pub notes: Vec<String>,
+    /// The observed baselines' folder, relative to the working folder
+    /// unless given absolute.
+    pub baselines: PathBuf,
 }
 
 /// One line each: what is wrong, where it came from, and the fix.

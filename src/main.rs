@@ -68,6 +68,7 @@ fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => {
             let mut flags = args.target.flags();
             flags.push(("PAYU_PROFILE", args.profile.clone()));
+            flags.push(("PAYU_BASELINES", args.baselines.as_ref().map(|p| p.display().to_string())));
             match settings(cli.env_file.as_deref(), &flags) {
                 Ok(s) => run(*args, s),
                 Err(code) => code,
@@ -91,6 +92,10 @@ fn dispatch(cli: Cli) -> i32 {
             exit::PASSED
         }
         Command::Mutants(args) => matrix::mutants(args),
+        Command::Baseline(args) => match settings(cli.env_file.as_deref(), &args.flags()) {
+            Ok(s) => commands::baseline::baseline(args, s),
+            Err(code) => code,
+        },
     }
 }
 
@@ -146,22 +151,6 @@ fn run(args: cli::RunArgs, mut settings: Settings) -> i32 {
     init_logs("warn");
     settings.allow_production = args.target.allow_production;
     settings.allow_destructive = args.allow_destructive;
-    // insta is used as a library here, not under `cargo test`: it must not
-    // run `cargo metadata` to find a workspace, print its own diffs, or
-    // panic on a mismatch (the verdict is the suite's).
-    let root = args
-        .snapshots
-        .clone()
-        .and_then(|p| p.parent().map(|p| p.to_path_buf()))
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    // SAFETY: single-threaded here; the runtime starts below.
-    unsafe {
-        std::env::set_var("INSTA_FORCE_PASS", "1");
-        std::env::set_var("INSTA_WORKSPACE_ROOT", root);
-        if std::env::var_os("INSTA_OUTPUT").is_none() {
-            std::env::set_var("INSTA_OUTPUT", "none");
-        }
-    }
     let verbosity = match (args.quiet, args.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
@@ -176,6 +165,7 @@ fn run(args: cli::RunArgs, mut settings: Settings) -> i32 {
         report_cucumber: args.report_cucumber.clone(),
         report_html: args.report_html.clone(),
         baseline: args.baseline.clone(),
+        report_markdown: args.report_markdown.clone(),
         verbosity,
         style: Style::detect(),
     };
@@ -206,7 +196,8 @@ pub fn init_logs(default: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every log line passes the run's redactor.
+        .with_writer(payu_contract::redact::LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();

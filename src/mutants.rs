@@ -780,6 +780,7 @@ mod tests {
             documentation_findings: vec![],
             rfc6749_notes: vec![],
             since_baseline: None,
+            observed_baseline: None,
         }
     }
 
@@ -836,7 +837,12 @@ mod tests {
             "scope-missing",
             vec![(
                 ALL_PARAMETERS,
-                vec![Drift::new(DriftClass::SnapshotChanged, crate::contract::DriftPath::Snapshot("x.snap".into()), "a", "b")],
+                vec![Drift::new(
+                    DriftClass::SnapshotChanged,
+                    crate::contract::DriftPath::Snapshot("x.snap".into()),
+                    "a",
+                    "b",
+                )],
             )],
         );
         let row = judge(&row_for("scope-missing"), Ok(&wrong_class), Duration::ZERO);
@@ -851,7 +857,12 @@ mod tests {
             "keys-reordered",
             vec![(
                 ALL_PARAMETERS,
-                vec![Drift::new(DriftClass::FieldAdded, crate::contract::DriftPath::field("/x"), "a", "b")],
+                vec![Drift::new(
+                    DriftClass::FieldAdded,
+                    crate::contract::DriftPath::field("/x"),
+                    "a",
+                    "b",
+                )],
             )],
         );
         let row = judge(&row_for("keys-reordered"), Ok(&alarm), Duration::ZERO);

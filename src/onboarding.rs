@@ -45,7 +45,6 @@ use crate::contract::drift::{Drift, DriftClass};
 use crate::report::exit;
 use serde::Serialize;
 
-
 /// What one answer of the endpoint was, as far as a diagnosis cares.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]

@@ -481,7 +481,7 @@ fn typed_secrets_are_not_echoed_and_never_printed() {
     let c = served.client("public");
     let secret = c["client_secret"].as_str().unwrap().to_owned();
     let token = c["refresh_token"].as_str().unwrap().to_owned();
-    let mut cmd = bin();
+    let mut cmd = common::bin_on_terminal();
     cmd.args(["check-credentials", "--refresh"])
         .env("PAYU_TOKEN_URL", &served.token_url)
         .env("PAYU_TOKEN_STORE", dir.path().join("store.json"))

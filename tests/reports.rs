@@ -67,6 +67,8 @@ fn run_profile(profile: &str, extra: &[&str]) -> Run {
         .arg(dir.path().join("cucumber.json"))
         .arg("--report-html")
         .arg(dir.path().join("report.html"))
+        .arg("--report-markdown")
+        .arg(dir.path().join("summary.md"))
         .args(extra)
         .output()
         .expect("the binary runs");
@@ -430,7 +432,13 @@ fn no_secret_appears_in_any_report() {
                 }
             }
         }
-        for file in ["run.json", "junit.xml", "cucumber.json", "report.html"] {
+        for file in [
+            "run.json",
+            "junit.xml",
+            "cucumber.json",
+            "report.html",
+            "summary.md",
+        ] {
             let text = r.read(file);
             for hex in hex64(&text) {
                 assert!(
@@ -716,142 +724,79 @@ fn ci_examples_use_the_secret_store_the_token_store_and_the_exit_codes() {
     }
 }
 
-// ---------------------------------------------------------------- observed baseline
+// ---------------------------------------------------------------- Markdown
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
-fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.map(|e| e.unwrap().path())
-                .filter(|p| p.to_string_lossy().ends_with(suffix))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A live target (`payu-contract serve` on 127.0.0.1) gets its own observed
-/// baseline in `snapshots/<target>/`: a local run leaves new observations
-/// for review, accepting them is an explicit act, CI only compares, and a
-/// later difference shows as "changed since the last accepted run" without
-/// changing the verdict (which is about the documentation).
-#[test]
-fn live_targets_keep_an_observed_baseline() {
-    let work = tempfile::tempdir().unwrap();
-    let snaps = work.path().join("snapshots");
-    copy_dir(
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots/documented")),
-        &snaps.join("documented"),
-    );
-    let served = common::Served::start(&[]);
-    let live_run = |ci: bool, name: &str| {
-        let mut cmd = common::bin();
-        cmd.current_dir(work.path())
-            .envs(served.env(&work.path().join("store.json")))
-            .args(["run", "--snapshots"])
-            .arg(&snaps)
-            .arg("--report-json")
-            .arg(work.path().join(format!("{name}.json")))
-            .arg("--report-junit")
-            .arg(work.path().join(format!("{name}.xml")))
-            .arg("--report-html")
-            .arg(work.path().join(format!("{name}.html")));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("INSTA_") {
-                cmd.env_remove(k);
+/// The cells of a GFM table line, split at unescaped pipes.
+fn gfm_cells(line: &str) -> Vec<String> {
+    let inner = line
+        .strip_prefix("| ")
+        .and_then(|l| l.strip_suffix(" |"))
+        .unwrap_or_else(|| panic!("a table line is | ... |: {line}"));
+    let mut out = vec![String::new()];
+    let mut escaped = false;
+    for c in inner.chars() {
+        match (escaped, c) {
+            (false, '\\') => escaped = true,
+            (false, '|') => out.push(String::new()),
+            _ => {
+                escaped = false;
+                out.last_mut().unwrap().push(c);
             }
         }
-        if !ci {
-            cmd.env_remove("CI");
-        }
-        let out = cmd.output().unwrap();
-        let json: Value = serde_json::from_str(
-            &std::fs::read_to_string(work.path().join(format!("{name}.json"))).unwrap(),
-        )
-        .unwrap();
-        (out, json)
-    };
-    // Per scenario with a snapshot step: did it match the accepted observation?
-    let since = |json: &Value| -> Vec<bool> {
-        json["scenarios"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["since_accepted"].as_array().cloned().unwrap_or_default())
-            .map(|c| c["drifts"].as_array().unwrap().is_empty())
-            .collect()
-    };
-
-    // 1. A local run: the documentation holds, nothing accepted yet; the
-    //    observations are left as .snap.new, the documented baseline untouched.
-    let (out, json) = live_run(false, "first");
-    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
-    let first = since(&json);
-    assert_eq!(
-        first.len(),
-        7,
-        "one per snapshot step (the @destructive one is skipped)"
-    );
-    assert!(first.iter().all(|unchanged| !unchanged));
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("7 of 7 scenarios changed since the last accepted run"),
-        "{}",
-        common::text(&out)
-    );
-    let target = json["target"]["name"].as_str().unwrap();
-    assert!(target.starts_with("127.0.0.1"), "{target}");
-    let observed = snaps.join(target);
-    let pending = files_ending(&observed, ".snap.new");
-    assert_eq!(pending.len(), 7, "{pending:?}");
-    assert!(files_ending(&snaps.join("documented"), ".snap.new").is_empty());
-    assert!(
-        files_ending(&observed, ".snap").is_empty(),
-        "never accepted automatically"
-    );
-
-    // 2. The reviewed act: accept them (what `cargo insta accept` does).
-    for p in pending {
-        std::fs::rename(&p, p.with_extension("")).unwrap();
     }
-    assert_eq!(files_ending(&observed, ".snap").len(), 7);
-    let (out, json) = live_run(true, "second");
-    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
-    assert!(since(&json).iter().all(|unchanged| *unchanged), "{json}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 of 7 scenarios changed"));
-
-    // 3. The last accepted observation of one response differs from what the
-    //    target answers now: shown as a change, the verdict stays the
-    //    documentation's, and CI writes nothing.
-    let accepted = observed.join("refresh-without-grant-type.snap");
-    let text = std::fs::read_to_string(&accepted).unwrap();
-    assert!(text.contains("\"pragma\": \"no-cache\""));
-    std::fs::write(
-        &accepted,
-        text.replace("\"pragma\": \"no-cache\"", "\"pragma\": \"old\""),
-    )
-    .unwrap();
-    let (out, json) = live_run(true, "third");
-    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out));
-    let third = since(&json);
-    assert_eq!(third.iter().filter(|unchanged| !**unchanged).count(), 1);
-    let s = scenario(&json, "Refresh without grant type");
-    let diff = s["since_accepted"][0]["diff"].as_str().unwrap();
-    assert!(diff.contains("+    \"pragma\": \"no-cache\""), "{diff}");
-    assert!(
-        files_ending(&observed, ".snap.new").is_empty(),
-        "CI only compares"
-    );
-    let junit = std::fs::read_to_string(work.path().join("third.xml")).unwrap();
-    assert!(junit.contains("changed since the last accepted observation"));
-    let html = std::fs::read_to_string(work.path().join("third.html")).unwrap();
-    assert!(
-        html.contains("Since the last accepted run") && html.contains("changed since accepted")
-    );
+    out.iter().map(|c| c.trim().to_owned()).collect()
 }
+
+/// The GitHub step summary: verdict first, one well-formed GFM table row
+/// per scenario with the documented and observed values, drifts by class.
+#[test]
+fn markdown_summary_is_gfm_with_the_verdict_table_and_drifts_by_class() {
+    for (profile, code) in PROFILES {
+        let r = run(profile);
+        let md = r.read("summary.md");
+        let json = r.json();
+        let first = md.lines().next().unwrap();
+        let label = match code {
+            0 => "PASS",
+            1 => "DRIFT",
+            _ => "NO VERDICT",
+        };
+        assert!(first.starts_with("## PayU contract: ") && first.contains(label), "{profile}: {first}");
+        let table: Vec<&str> = md
+            .lines()
+            .skip_while(|l| !l.starts_with("| Scenario |"))
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        let scenarios = json["scenarios"].as_array().unwrap();
+        assert_eq!(table.len(), 2 + scenarios.len(), "{profile}:\n{md}");
+        let head = gfm_cells(table[0]);
+        assert_eq!(head.len(), 7, "{head:?}");
+        assert!(gfm_cells(table[1]).iter().all(|c| {
+            let c = c.trim_matches(':');
+            c.len() >= 3 && c.chars().all(|c| c == '-')
+        }));
+        for line in &table[2..] {
+            assert_eq!(gfm_cells(line).len(), head.len(), "{profile}: {line}");
+        }
+        let classes: Vec<String> = scenarios
+            .iter()
+            .flat_map(|s| s["checks"].as_array().unwrap().iter())
+            .flat_map(|c| c["drifts"].as_array().unwrap().iter())
+            .map(|d| d["class"].as_str().unwrap().to_owned())
+            .collect();
+        for class in &classes {
+            assert!(md.contains(&format!("#### {class} (")), "{profile}: {class}\n{md}");
+        }
+        assert_eq!(classes.is_empty(), !md.contains("### Drifts by class"), "{profile}");
+    }
+    // Doorkeeper 5.2's documented 401 answered as 400 is in the table.
+    let md = run("doorkeeper-5.2").read("summary.md");
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Refresh without grant type |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    let cells = gfm_cells(row);
+    assert_eq!(&cells[2..4], ["401", "**400**"], "{row}");
+}
+
+// The observed baseline of live targets is tested in tests/baseline.rs.

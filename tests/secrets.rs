@@ -33,7 +33,7 @@ fn fixtures(dir: &Path) -> String {
 fn report_flags(out: &Path, tag: &str) -> Vec<String> {
     let help = String::from_utf8_lossy(&bin().args(["run", "--help"]).output().unwrap().stdout)
         .into_owned();
-    ["json", "junit", "cucumber", "html"]
+    ["json", "junit", "cucumber", "html", "markdown"]
         .iter()
         .filter(|f| help.contains(&format!("--report-{f}")))
         .flat_map(|f| {
@@ -144,7 +144,7 @@ fn no_secret_reaches_any_output() {
         captured.push_str(&text);
         files += 1;
     }
-    assert_eq!(files, 24, "six runs, four report formats each");
+    assert_eq!(files, 30, "six runs, five report formats each");
     assert!(
         captured.len() > 10_000,
         "trace logs and reports were captured"

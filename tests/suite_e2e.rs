@@ -379,7 +379,12 @@ fn gherkin_only_scenarios_fail_exactly_on_the_server_wrong_for_them() {
         ),
     ];
     let (out, report) = run(&["--tags", "@undocumented"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let report = report.unwrap();
     assert_eq!(report["summary"]["passed"], 3);
     let handles: Vec<_> = cases
@@ -431,7 +436,10 @@ fn run_in(dir: &std::path::Path) -> Output {
 /// send nothing and call it drift, exit 1.)
 #[test]
 fn a_typo_in_a_step_is_exit_2_naming_file_and_line() {
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/features/01-documented-failures.feature");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/features/01-documented-failures.feature"
+    );
     let text = std::fs::read_to_string(src).unwrap();
     let typo = text.replace(
         "When the partner requests a refresh <reason>",

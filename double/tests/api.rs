@@ -112,10 +112,16 @@ fn profiles_by_name() {
         "error-description-missing",
         "body-form-encoded",
         "expires-in-zero",
+        "basic-auth-ignored",
+        "confidential-secret-optional",
+        "scope-not-checked",
     ] {
         let p = Profile::parse(name).unwrap_or_else(|| panic!("{name}"));
         assert_eq!(p.name(), name);
         assert!(!p.description().is_empty());
     }
-    assert_eq!(all.len(), 29);
+    // Every profile's name is its own: parse(name()) gives it back.
+    for p in &all {
+        assert_eq!(Profile::parse(p.name()).as_ref(), Some(p), "{}", p.name());
+    }
 }

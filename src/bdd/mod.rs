@@ -67,12 +67,7 @@ impl ContractWorld {
 
     /// Records an exchange for the report (redacted) and keeps it as the
     /// latest one for the checks that follow.
-    pub fn remember(
-        &mut self,
-        ctx: &RunContext,
-        exchange: Exchange,
-        sent: Option<Secret<String>>,
-    ) {
+    pub fn remember(&mut self, ctx: &RunContext, exchange: Exchange, sent: Option<Secret<String>>) {
         let scrubber = ctx.client.scrubber().clone();
         let (response, fault) = match &exchange.outcome {
             Ok(r) => (

@@ -8,7 +8,6 @@ use cucumber::event::{Cucumber, Feature, RetryableScenario, Rule, Scenario, Step
 use cucumber::{Event, parser, writer};
 use payu_contract::report::terminal::{self, Style, Verbosity};
 use payu_contract::report::{ScenarioReport, StepReport, StepStatus, Verdict};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,9 +26,7 @@ pub struct Collector {
     /// Where the current scenario's first failed step is (`file:line`).
     failed_at: Option<String>,
     step_started: Option<Instant>,
-    /// The scenarios of the run, including those skipped before they ran
-    /// (the pre-flight's count); at least what cucumber parsed.
-    pub total: usize,
+    total: usize,
 }
 
 impl Collector {
@@ -46,6 +43,12 @@ impl Collector {
             step_started: None,
             total: 0,
         }
+    }
+
+    /// How many scenarios the lines count to (default: what cucumber runs).
+    pub fn numbered_of(mut self, total: usize) -> Collector {
+        self.total = total;
+        self
     }
 
     fn scenario<W>(
@@ -162,6 +165,17 @@ impl Collector {
         } else {
             (Verdict::Passed, None)
         };
+        // The report of a scenario is redacted whole before anyone sees it.
+        let scrubber = self.run.client.scrubber();
+        let report = match scrubber.redacted(&report) {
+            Ok(clean) => clean,
+            Err(e) => {
+                let mut r = ScenarioReport::new(&report.feature, &report.name, report.tags);
+                r.verdict = Verdict::NoVerdict;
+                r.reason = Some(format!("the scenario's record could not be redacted: {e}"));
+                r
+            }
+        };
         self.scenarios.push(report);
         if self.verbosity != Verbosity::Quiet {
             let last = self.scenarios.last().expect("just pushed");
@@ -172,9 +186,7 @@ impl Collector {
                 self.scenarios.len(),
                 self.total,
             );
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(line.as_bytes());
-            let _ = out.flush();
+            payu_contract::redact::print(&line);
         }
     }
 }
@@ -230,7 +242,9 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
             }
         };
         match value {
-            Cucumber::ParsingFinished { scenarios, .. } => self.total = self.total.max(scenarios),
+            Cucumber::ParsingFinished { scenarios, .. } if self.total == 0 => {
+                self.total = scenarios
+            }
             Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
                 self.scenario(&f, &sc, event)
             }

@@ -7,9 +7,9 @@
 use crate::cli::CheckArgs;
 use payu_contract::assets::Assets;
 use payu_contract::client::{Exchange, TokenClient};
-use payu_contract::oauth::{self, Request};
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
+use payu_contract::oauth::{self, Request};
 use payu_contract::onboarding::{
     self as ob, Answer, ConsumeKind, Consumed, Diagnosis, Inputs, Observations, TokenSource,
 };
@@ -116,7 +116,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     let out = Out {
         to_stderr: args.print_new_token || args.json,
     };
-    let scrubber = Scrubber::default();
+    let scrubber = Scrubber::global();
     let prepared = match prepare(&config, &args, tty, &scrubber, &out).await {
         Ok(p) => p,
         Err(code) => return code,
@@ -253,10 +253,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     let mut new_token: Option<Secret<String>> = None;
     if args.refresh && !stopped(&obs) {
         let (kind, req) = match &token {
-            Some(t) => (
-                ConsumeKind::Refresh,
-                Some(Request::refresh(&who, t)),
-            ),
+            Some(t) => (ConsumeKind::Refresh, Some(Request::refresh(&who, t))),
             None => (ConsumeKind::GetToken, Request::get_token_for(&creds, auth)),
         };
         if let Some(req) = req {

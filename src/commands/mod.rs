@@ -7,10 +7,12 @@
 //! - `check`: `check-credentials`, a partner's plain-words verdict
 //! - `matrix`: `mutants`, the suite against every drifted profile of the double
 //! - `preflight`: what `run` checks before any request (each exit 2)
+//! - `baseline`: review and accept a live target's observed baseline
 //!
 //! The load generator, the soak and the suite benchmark are development
 //! tools: they live in `tools/bench/` (the `payu-bench` binary), not here.
 
+pub mod baseline;
 pub mod check;
 pub mod matrix;
 pub mod preflight;

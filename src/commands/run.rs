@@ -15,7 +15,7 @@ use payu_contract::chain::{self, NoSink, StoreSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
-use payu_contract::contract::snapshot::{self, SnapshotMode, Snapshots};
+use payu_contract::contract::snapshot::{Baseline, SnapshotMode, Snapshots};
 use payu_contract::oauth::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
@@ -39,6 +39,15 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The same failure with its message through the redactor: a message
+    /// may quote a server's answer.
+    fn scrubbed(self, scrubber: &Scrubber) -> Failure {
+        match self {
+            Failure::Usage(m) => Failure::Usage(scrubber.scrub_line(&m)),
+            Failure::NoVerdict(m) => Failure::NoVerdict(scrubber.scrub_line(&m)),
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => exit::CONFIG,
@@ -63,6 +72,8 @@ pub struct RunOptions {
     pub report_html: Option<PathBuf>,
     /// An earlier run's JSON report to compare with.
     pub baseline: Option<PathBuf>,
+    /// A GitHub-flavoured Markdown summary.
+    pub report_markdown: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub style: Style,
 }
@@ -78,7 +89,20 @@ struct Prepared {
     confidential: Option<OtherClient>,
 }
 
+/// Runs the suite. Everything it prints or writes passes the process-wide
+/// redactor ([`Scrubber::global`]), which learns every secret of the run.
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
+    let scrubber = Scrubber::global();
+    run_redacted(settings, opts, &scrubber)
+        .await
+        .map_err(|f| f.scrubbed(&scrubber))
+}
+
+async fn run_redacted(
+    settings: Settings,
+    opts: RunOptions,
+    scrubber: &Scrubber,
+) -> Result<i32, Failure> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let started = Instant::now();
     let config = settings
@@ -111,8 +135,10 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         SnapshotMode::CompareOnly
     };
     let parsed = preflight::features(&assets.features).map_err(Failure::Usage)?;
-    let selected_count = {
+    let selected_total;
+    {
         let chosen = preflight::selected(&parsed, tags.as_ref());
+        selected_total = chosen.len();
         if chosen.is_empty() {
             return Err(Failure::Usage(
                 match opts
@@ -143,13 +169,13 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
             )
             .map_err(Failure::Usage)?;
         }
-        chosen.len()
-    };
+    }
     preflight::report_paths(&[
         ("--report-json", &opts.report_json),
         ("--report-junit", &opts.report_junit),
         ("--report-cucumber", &opts.report_cucumber),
         ("--report-html", &opts.report_html),
+        ("--report-markdown", &opts.report_markdown),
     ])
     .map_err(Failure::Usage)?;
 
@@ -160,26 +186,26 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .transpose()
         .map_err(Failure::Usage)?;
 
-    let scrubber = Scrubber::default();
-    let prepared = prepare(&config, &scrubber).await?;
+    let prepared = prepare(&config, scrubber).await?;
     let client = prepared.client.clone();
 
-    let mut snapshots = Snapshots::new(assets.snapshots.join("documented"), mode);
+    let mut snapshots = Snapshots::new(Baseline::documented(&assets.snapshots, mode));
+    let mut observed_baseline = None;
     if config.target.is_live() {
         // The observed baseline: the last accepted observation of this
-        // target; new observations are left for review, never in CI.
-        let observed = assets
-            .snapshots
-            .join(snapshot::target_dir_name(&config.target.name()));
-        let review = !in_ci && !assets.snapshots_embedded;
-        snapshots = snapshots.with_observed(
-            observed,
-            if review {
-                SnapshotMode::Review
-            } else {
-                SnapshotMode::CompareOnly
-            },
-        );
+        // target, in the working folder; new observations are recorded for
+        // `payu-contract baseline`, never in CI.
+        let mode = if in_ci {
+            SnapshotMode::CompareOnly
+        } else {
+            SnapshotMode::Review
+        };
+        let observed = Baseline::observed(&config.baselines, &config.target.name(), mode);
+        observed_baseline = Some(report::ObservedBaseline {
+            folder: config.baselines.join(observed.folder()).display().to_string(),
+            recorded: mode == SnapshotMode::Review,
+        });
+        snapshots = snapshots.with_observed(observed);
     }
 
     // The run's own context, handed to each scenario's World by the
@@ -235,13 +261,11 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
     let after_ctx = ctx.clone();
     let collector = ContractWorld::cucumber::<PathBuf>()
         .with_parser(preflight::Parsed(parsed))
-        .with_writer({
-            // Numbered out of every selected scenario, the ones skipped
-            // before they run (listed after the run) included.
-            let mut writer = Collector::new(ctx.clone(), opts.style, opts.verbosity);
-            writer.total = selected_count;
-            writer
-        })
+        .with_writer(
+            // Numbered out of every selected scenario: the ones skipped
+            // before they run are numbered after the others.
+            Collector::new(ctx.clone(), opts.style, opts.verbosity).numbered_of(selected_total),
+        )
         .fail_on_skipped()
         .max_concurrent_scenarios(1)
         .with_default_cli()
@@ -318,8 +342,15 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         documentation_findings: report::documentation_findings(),
         rfc6749_notes: report::rfc6749_notes(),
         since_baseline: None,
+        observed_baseline,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
+    // What the terminal shows is the redacted report; every file is
+    // redacted again by report::write.
+    let run_report = scrubber
+        .redacted(&run_report)
+        .map_err(|e| Failure::NoVerdict(format!("the report could not be redacted: {e}")))?;
+    let print = payu_contract::redact::print;
     // The scenarios skipped before they ran come last in the report: they
     // are numbered after the ones that ran.
     let total = run_report.scenarios.len();
@@ -330,45 +361,47 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .skip(collector.scenarios.len())
     {
         if opts.verbosity != Verbosity::Quiet {
-            print!(
-                "{}",
-                report::terminal::scenario_lines(s, opts.style, opts.verbosity, i + 1, total)
-            );
+            print(&report::terminal::scenario_lines(
+                s,
+                opts.style,
+                opts.verbosity,
+                i + 1,
+                total,
+            ));
         }
     }
-    print!(
-        "{}",
-        report::terminal::summary_lines(&run_report, opts.style)
-    );
+    print(&report::terminal::summary_lines(&run_report, opts.style));
     if opts.verbosity != Verbosity::Quiet {
-        print!(
-            "{}",
-            report::terminal::contract_table(&run_report, opts.style)
-        );
+        print(&report::terminal::contract_table(&run_report, opts.style));
     }
     if let Some(c) = &run_report.since_baseline {
-        print!("{}", report::terminal::baseline_lines(c, opts.style));
+        print(&report::terminal::baseline_lines(c, opts.style));
     }
-    write_reports(&opts, &run_report)?;
+    write_reports(&opts, &run_report, scrubber)?;
     Ok(run_report.exit_code)
 }
 
-/// Every report whose flag was given, each rendered from the same RunReport.
-fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failure> {
-    type Writer = fn(&std::path::Path, &RunReport) -> std::io::Result<()>;
-    let formats: [(&str, &Option<PathBuf>, Writer); 4] = [
-        ("JSON", &opts.report_json, report::json::write),
-        ("JUnit", &opts.report_junit, report::junit::write),
+/// Every report whose flag was given, each rendered from the same RunReport
+/// and written through the redaction boundary (`report::write`).
+fn write_reports(
+    opts: &RunOptions,
+    run_report: &RunReport,
+    scrubber: &Scrubber,
+) -> Result<(), Failure> {
+    let formats: [(&str, &Option<PathBuf>, report::Render); 5] = [
+        ("JSON", &opts.report_json, report::json::render),
+        ("JUnit", &opts.report_junit, report::junit::render),
         (
             "Cucumber JSON",
             &opts.report_cucumber,
-            report::cucumber::write,
+            report::cucumber::render,
         ),
-        ("HTML", &opts.report_html, report::html::write),
+        ("HTML", &opts.report_html, report::html::render),
+        ("Markdown", &opts.report_markdown, report::markdown::render),
     ];
-    for (name, path, write) in formats {
+    for (name, path, render) in formats {
         if let Some(path) = path {
-            write(path, run_report).map_err(|e| {
+            report::write(render, path, run_report, scrubber).map_err(|e| {
                 Failure::Usage(format!(
                     "cannot write the {name} report to {}: {e}",
                     path.display()
@@ -384,12 +417,14 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
         &config.credentials.client_secret,
         &config.credentials.password,
         &config.credentials.refresh_token,
+        &config.store_key,
     ]
     .into_iter()
     .flatten()
     {
         scrubber.add(secret.expose());
     }
+
     let client_for = |url: &url::Url| {
         TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
             .map_err(|e| Failure::Usage(e.to_string()))
@@ -587,6 +622,7 @@ mod tests {
             report_cucumber: None,
             report_html: None,
             baseline: None,
+            report_markdown: None,
             verbosity: Verbosity::Quiet,
             style: Style::plain(),
         }

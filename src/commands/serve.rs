@@ -90,7 +90,6 @@ pub fn serve(args: ServeArgs) -> i32 {
         return exit::NO_VERDICT;
     };
     runtime.block_on(async move {
-        let stop = stop_signal();
         let started = match tls {
             Some((cert, key)) => double::start_tls(opts, addr, &cert, &key).await,
             None => double::start(opts, addr).await,
@@ -120,9 +119,10 @@ pub fn serve(args: ServeArgs) -> i32 {
             "profile": args.profile,
             "fixtures": running.fixtures(),
         });
+        let stopped = stop_signal();
         println!("{line}");
         tracing::info!("serving the {} double at {}", args.profile, running.token_url());
-        stop.await;
+        stopped.await;
         running.shutdown().await;
         exit::PASSED
     })
@@ -130,8 +130,9 @@ pub fn serve(args: ServeArgs) -> i32 {
 
 /// Ctrl-C or SIGTERM (what `docker stop`, systemd and CI runners send):
 /// either one stops the double cleanly with exit 0. The handlers are
-/// registered when this is called, before the JSON line tells anyone the
-/// server is up, so a signal sent right after that line is never missed.
+/// registered when this is called, not when it is first awaited, so call it
+/// before telling anyone the double is up: a signal sent right after the
+/// ready line must not find the default action (death by signal) in place.
 fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
@@ -142,8 +143,8 @@ fn stop_signal() -> impl std::future::Future<Output = ()> {
             match (term, int) {
                 (Ok(mut term), Ok(mut int)) => {
                     tokio::select! {
-                        _ = term.recv() => {}
                         _ = int.recv() => {}
+                        _ = term.recv() => {}
                     }
                 }
                 _ => {

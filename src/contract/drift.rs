@@ -31,7 +31,10 @@ impl DriftClass {
     pub const NAMES: [(DriftClass, &'static str); 13] = [
         (DriftClass::StatusCodeChanged, "status-code-changed"),
         (DriftClass::ErrorCodeChanged, "error-code-changed"),
-        (DriftClass::ErrorDescriptionChanged, "error-description-changed"),
+        (
+            DriftClass::ErrorDescriptionChanged,
+            "error-description-changed",
+        ),
         (DriftClass::FieldMissing, "field-missing"),
         (DriftClass::FieldAdded, "field-added"),
         (DriftClass::FieldTypeChanged, "field-type-changed"),
@@ -245,7 +248,10 @@ mod tests {
         for (class, name) in DriftClass::NAMES {
             assert_eq!(class.as_str(), name);
             assert_eq!(serde_json::to_value(class).unwrap(), name);
-            assert_eq!(serde_json::from_value::<DriftClass>(name.into()).unwrap(), class);
+            assert_eq!(
+                serde_json::from_value::<DriftClass>(name.into()).unwrap(),
+                class
+            );
         }
         assert!(serde_json::from_value::<DriftClass>("nope".into()).is_err());
     }

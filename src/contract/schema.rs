@@ -88,8 +88,14 @@ fn to_drifts(error: &jsonschema::ValidationError<'_>) -> Vec<Drift> {
     let at = error.instance_path().to_string();
     let field = at.rsplit('/').next().unwrap_or_default().to_owned();
     let observed = redact::describe(&field, error.instance());
-    let one =
-        |class, expected: String| vec![Drift::new(class, DriftPath::field(&at), expected, observed.clone())];
+    let one = |class, expected: String| {
+        vec![Drift::new(
+            class,
+            DriftPath::field(&at),
+            expected,
+            observed.clone(),
+        )]
+    };
     match error.kind() {
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();

@@ -15,17 +15,32 @@ fn each_constructor_fixes_what_it_spends() {
     let p = Secret::from("pw");
     let table = [
         (Request::refresh(&c, &t), Spends::RefreshToken),
-        (Request::refresh_without_client_secret(&c, &t), Spends::RefreshToken),
+        (
+            Request::refresh_without_client_secret(&c, &t),
+            Spends::RefreshToken,
+        ),
         (Request::replay(&c, &t), Spends::RefreshToken),
         (Request::refresh_without_grant_type(&c, &t), Spends::Nothing),
         (Request::refresh_without_refresh_token(&c), Spends::Nothing),
-        (Request::refresh_with_invalid_grant_type(&c, &t), Spends::Nothing),
-        (Request::refresh_with_invalid_refresh_token(&c), Spends::Nothing),
-        (Request::refresh_with_invalid_client(ClientAuth::Body, &t), Spends::Nothing),
+        (
+            Request::refresh_with_invalid_grant_type(&c, &t),
+            Spends::Nothing,
+        ),
+        (
+            Request::refresh_with_invalid_refresh_token(&c),
+            Spends::Nothing,
+        ),
+        (
+            Request::refresh_with_invalid_client(ClientAuth::Body, &t),
+            Spends::Nothing,
+        ),
         (Request::liveness_probe(&c, &t), Spends::Nothing),
         (Request::client_probe(&c), Spends::Nothing),
         (Request::user_probe(&c, "u", &p), Spends::Nothing),
-        (Request::get_token(&c, "u", &p, "hub_session"), Spends::Grant),
+        (
+            Request::get_token(&c, "u", &p, "hub_session"),
+            Spends::Grant,
+        ),
     ];
     for (req, spends) in table {
         assert_eq!(req.spends(), spends, "{:?}", names(&req));
@@ -75,7 +90,12 @@ fn the_probe_honours_client_auth_and_never_sends_the_real_secret() {
     let t = Secret::from("live-token");
     let body = Request::liveness_probe(&client(ClientAuth::Body, Some("s3cret")), &t);
     assert!(body.basic().is_none());
-    assert!(body.get("client_secret").unwrap().expose().starts_with("probe-"));
+    assert!(
+        body.get("client_secret")
+            .unwrap()
+            .expose()
+            .starts_with("probe-")
+    );
     let basic = Request::liveness_probe(&client(ClientAuth::Basic, Some("s3cret")), &t);
     assert!(basic.get("client_secret").is_none() && basic.get("client_id").is_none());
     let (id, secret) = basic.basic().unwrap();

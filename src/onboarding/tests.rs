@@ -229,7 +229,12 @@ fn a_successful_refresh_says_the_old_token_is_dead_and_where_the_new_one_is() {
 #[test]
 fn a_renamed_field_is_named_as_a_rename() {
     let drifts = vec![
-        Drift::new(DriftClass::FieldMissing, DriftPath::field("/expires_in"), "present", "absent"),
+        Drift::new(
+            DriftClass::FieldMissing,
+            DriftPath::field("/expires_in"),
+            "present",
+            "absent",
+        ),
         Drift::new(
             DriftClass::FieldAdded,
             DriftPath::field("/expire_in"),

@@ -12,11 +12,6 @@ use super::baseline::Comparison;
 use super::{ContractRow, ExchangeReport, RunReport, ScenarioReport, StepStatus, Verdict};
 use crate::contract::{CheckKind, CheckOutcome, Drift, DriftPath};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use std::path::Path;
-
-pub fn write(path: &Path, report: &RunReport) -> std::io::Result<()> {
-    super::terminal::write_file(path, render(report).as_bytes())
-}
 
 const CSS: &str = include_str!("report.css");
 
@@ -95,13 +90,8 @@ fn header(r: &RunReport) -> Markup {
                 div .overall { (badge(r.verdict)) div .exit { "exit " (r.exit_code) } }
             }
             @if let Some(reason) = &r.reason { p .reason { (reason) } }
-            @let observed = r.scenarios.iter().filter(|s| !s.since_accepted.is_empty()).count();
-            @if observed > 0 {
-                @let changed = r.scenarios.iter().filter(|s| s.changed_since_accepted()).count();
-                p .observed {
-                    "Observed baseline of " strong { (r.target.name) } ": "
-                    strong { (changed) } " of " (observed) " scenarios changed since the last accepted run."
-                }
+            @if let Some(line) = super::observed_baseline_line(r) {
+                p .observed { (line) }
             }
             div .cards {
                 (card("passed", "Passed", s.passed))
@@ -324,11 +314,11 @@ fn since_accepted(s: &ScenarioReport) -> Markup {
                 @if c.passed() {
                     p { span .badge.passed { "unchanged" } " " (c.name) ": the response is the one accepted last." }
                 } @else if let Some(diff) = &c.diff {
-                    p { span .badge.skipped { "changed" } " " (c.name) ": the response differs from the last accepted observation (review with " code { "cargo insta review" } ")." }
+                    p { span .badge.skipped { "changed" } " " (c.name) ": the response differs from the last accepted observation (review with " code { "payu-contract baseline" } ")." }
                     @for d in &c.drifts { p .muted { "Accepted observation: " code { (d.path) } } }
                     (diff_block(diff))
                 } @else {
-                    p { span .badge.skipped { "new" } " " (c.name) ": no observation of this target accepted yet (review with " code { "cargo insta review" } ")." }
+                    p { span .badge.skipped { "new" } " " (c.name) ": no observation of this target accepted yet (review with " code { "payu-contract baseline" } ")." }
                 }
             }
         }

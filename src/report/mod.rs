@@ -1,18 +1,48 @@
-//! The run as data ([`RunReport`]) and its renderings. Every format has the
-//! same small API, `write(path, &RunReport)`, and reads only the report:
-//! nothing here talks to the network or sees a secret (the report is built
-//! from redacted material).
+//! The run as data ([`RunReport`]) and its renderings. A format is only a
+//! [`Render`] function (`render(&RunReport) -> String`) listed in
+//! [`FORMATS`]; it never writes a file. Files are written by [`write`]
+//! alone, which redacts the report as a whole with the run's redactor
+//! before the format sees it and passes the rendered text through the
+//! redactor again on its way to disk (`crate::redact`): a new format cannot
+//! write a report around the redaction boundary.
 
 pub mod baseline;
 pub mod cucumber;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod terminal;
 
 use crate::client::RequestRecord;
 use crate::contract::{CheckOutcome, DriftClass};
+use crate::redact::Scrubber;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A report format: the report in, the file's text out.
+pub type Render = fn(&RunReport) -> String;
+
+/// Every report format: its name (for messages) and its renderer.
+pub const FORMATS: &[(&str, Render)] = &[
+    ("JSON", json::render),
+    ("JUnit", junit::render),
+    ("Cucumber JSON", cucumber::render),
+    ("HTML", html::render),
+    ("Markdown", markdown::render),
+];
+
+/// Writes one report file: `report` redacted whole by `redactor`, rendered
+/// by `render`, and the text written through the redactor.
+pub fn write(
+    render: Render,
+    path: &Path,
+    report: &RunReport,
+    redactor: &Scrubber,
+) -> std::io::Result<()> {
+    let clean = redactor.redacted(report)?;
+    redactor.write_file(path, &render(&clean))
+}
 
 /// Bumped on any incompatible change of the JSON report's shape.
 pub const REPORT_VERSION: u32 = 1;
@@ -103,6 +133,37 @@ pub struct RunReport {
     /// Additive to version 1: absent when no baseline was given.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub since_baseline: Option<baseline::Comparison>,
+    /// Live targets: the observed baseline this run compared with.
+    /// Additive to version 1: absent for the embedded double.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub observed_baseline: Option<ObservedBaseline>,
+}
+
+/// Where a live target's observed baseline is, and what this run did there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObservedBaseline {
+    /// The folder as configured (`.payu-contract/baselines/uat`).
+    pub folder: String,
+    /// Whether this run recorded its observations for review (never in CI).
+    pub recorded: bool,
+}
+
+/// How the responses of a live run compare with the accepted observations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SinceAccepted {
+    /// Snapshot comparisons made.
+    pub total: usize,
+    /// No observation accepted yet.
+    pub new: usize,
+    /// Differs from the accepted observation.
+    pub changed: usize,
+}
+
+impl SinceAccepted {
+    /// Nothing was ever accepted for this target.
+    pub fn first_run(&self) -> bool {
+        self.total > 0 && self.new == self.total
+    }
 }
 
 impl RunReport {
@@ -112,6 +173,20 @@ impl RunReport {
             .iter()
             .map(ScenarioReport::contract_row)
             .collect()
+    }
+
+    /// The comparisons with the accepted observations, counted.
+    pub fn since_accepted(&self) -> SinceAccepted {
+        let mut out = SinceAccepted::default();
+        for c in self.scenarios.iter().flat_map(|s| &s.since_accepted) {
+            out.total += 1;
+            match (c.passed(), c.diff.is_some()) {
+                (true, _) => {}
+                (false, true) => out.changed += 1,
+                (false, false) => out.new += 1,
+            }
+        }
+        out
     }
 
     /// Scenarios grouped by feature, in run order.
@@ -345,6 +420,51 @@ pub fn overall(summary: &Summary, token_state_unknown: bool) -> (Verdict, i32) {
     (verdict, verdict.exit_code().code())
 }
 
+/// The one line about a live target's observed baseline, shared with the
+/// terminal: a first run is "no accepted baseline yet", never "changed".
+pub fn observed_baseline_line(r: &RunReport) -> Option<String> {
+    let since = r.since_accepted();
+    if since.total == 0 {
+        return None;
+    }
+    let recorded = r.observed_baseline.as_ref().is_some_and(|b| b.recorded);
+    let target = &r.target.name;
+    Some(if since.first_run() {
+        if recorded {
+            format!(
+                "no accepted baseline for {target} yet: {} observations recorded; review with payu-contract baseline",
+                since.total
+            )
+        } else {
+            format!(
+                "no accepted baseline for {target} yet: {} observations not recorded (CI compares only); record them with a run outside CI, then review with payu-contract baseline",
+                since.total
+            )
+        }
+    } else if since.changed + since.new == 0 {
+        format!(
+            "observed baseline of {target}: no change since the accepted baseline ({} observations)",
+            since.total
+        )
+    } else {
+        let what = format!(
+            "observed baseline of {target}: {} of {} observations changed since the accepted baseline{}",
+            since.changed + since.new,
+            since.total,
+            if since.new > 0 {
+                format!(" ({} not accepted yet)", since.new)
+            } else {
+                String::new()
+            }
+        );
+        if recorded {
+            format!("{what}; review with payu-contract baseline")
+        } else {
+            format!("{what} (CI compares only: nothing recorded)")
+        }
+    })
+}
+
 /// What the documentation page itself gets wrong (NOTES.md §2), stated once
 /// so nobody chases these as endpoint bugs.
 pub fn documentation_findings() -> Vec<Finding> {
@@ -488,6 +608,7 @@ pub(crate) mod tests_support {
             documentation_findings: documentation_findings(),
             rfc6749_notes: rfc6749_notes(),
             since_baseline: None,
+            observed_baseline: None,
         }
     }
 }

@@ -4,8 +4,7 @@
 
 use super::baseline::Comparison;
 use super::{RunReport, ScenarioReport, Verdict};
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::io::IsTerminal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Verbosity {
@@ -91,7 +90,7 @@ pub fn scenario_lines(
             "no accepted observation yet"
         };
         out.push_str(&format!(
-            "           {}: {what} (review with `cargo insta review`)\n",
+            "           {}: {what} (review with `payu-contract baseline`)\n",
             c.name
         ));
     }
@@ -129,21 +128,9 @@ pub fn summary_lines(r: &RunReport, style: Style) -> String {
     if let Some(reason) = &r.reason {
         out.push_str(&format!("{reason}\n"));
     }
-    let observed: Vec<&ScenarioReport> = r
-        .scenarios
-        .iter()
-        .filter(|s| !s.since_accepted.is_empty())
-        .collect();
-    if !observed.is_empty() {
-        let changed = observed
-            .iter()
-            .filter(|s| s.changed_since_accepted())
-            .count();
-        out.push_str(&format!(
-            "observed baseline of {}: {changed} of {} scenarios changed since the last accepted run\n",
-            r.target.name,
-            observed.len()
-        ));
+    if let Some(line) = super::observed_baseline_line(r) {
+        out.push_str(&line);
+        out.push('\n');
     }
     let verdict = match r.verdict {
         Verdict::Passed => "every documented check held",
@@ -269,16 +256,6 @@ pub fn baseline_lines(c: &Comparison, style: Style) -> String {
     out
 }
 
-/// Writes a report file, creating its folder. Shared by every format.
-pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut f = std::fs::File::create(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,7 +267,11 @@ mod tests {
     /// or steps reworded, still shows the documented status and error.
     #[test]
     fn the_documented_column_is_the_checks_typed_record_not_step_text() {
-        let mut s = drifted_scenario("Refresh without grant type", DriftClass::StatusCodeChanged, "status");
+        let mut s = drifted_scenario(
+            "Refresh without grant type",
+            DriftClass::StatusCodeChanged,
+            "status",
+        );
         for step in &mut s.steps {
             step.text = "something QA wrote in other words".into();
         }
@@ -302,6 +283,9 @@ mod tests {
             .find(|l| l.starts_with("Refresh without grant type"))
             .expect(&table);
         let cells: Vec<&str> = row.split_whitespace().collect();
-        assert!(cells.contains(&"401") && cells.contains(&"invalid_scope"), "{row}");
+        assert!(
+            cells.contains(&"401") && cells.contains(&"invalid_scope"),
+            "{row}"
+        );
     }
 }

@@ -14,7 +14,22 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
 /// an empty folder of its own, so a developer's `.env` (in the repository
 /// root or anywhere else) cannot change a test. A test that wants a `.env`
 /// writes one into its own folder and sets `current_dir`.
+///
+/// Its output is captured, never inherited: `cargo test` shows only the test
+/// runner's lines, and a failing test prints the child's output through
+/// [`text`] (with `output()` or `spawn()` + `wait_with_output()` alike).
+/// Stdin is empty, as in CI: nothing waits for a prompt.
 pub fn bin() -> Command {
+    let mut c = bin_on_terminal();
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// [`bin`] without its standard streams set, for a test that runs the
+/// binary on a pseudo-terminal (which provides them).
+pub fn bin_on_terminal() -> Command {
     let mut c = Command::new(BIN);
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();

@@ -43,7 +43,10 @@ const REFRESH: &[(&str, Refresh)] = &[
     ("without refresh token", Refresh::WithoutRefreshToken),
     ("with invalid grant type", Refresh::InvalidGrantType),
     ("invalid refresh token", Refresh::InvalidRefreshToken),
-    ("with an invalid refresh token", Refresh::InvalidRefreshToken),
+    (
+        "with an invalid refresh token",
+        Refresh::InvalidRefreshToken,
+    ),
     ("with invalid client", Refresh::InvalidClient),
     (
         "with the refresh token it has just used",
@@ -114,7 +117,10 @@ pub const PLACEHOLDERS: &[(&str, Placeholder)] = &[
     ("<used refresh token>", Placeholder::UsedRefreshToken),
     ("<unknown client id>", Placeholder::UnknownClientId),
     ("<random token>", Placeholder::RandomToken),
-    ("<confidential client id>", Placeholder::ConfidentialClientId),
+    (
+        "<confidential client id>",
+        Placeholder::ConfidentialClientId,
+    ),
     (
         "<confidential client secret>",
         Placeholder::ConfidentialClientSecret,

@@ -119,8 +119,7 @@ fn resolve(
             .ok_or_else(|| {
                 authoring(
                     world,
-                    "<used refresh token> before any refresh token was used in the scenario"
-                        .into(),
+                    "<used refresh token> before any refresh token was used in the scenario".into(),
                 )
             })?,
         // Not token-shaped, so it cannot be mistaken for a leaked token.
@@ -129,9 +128,7 @@ fn resolve(
             &oauth::random_token().expose()[..24]
         )),
         Placeholder::RandomToken => oauth::random_token(),
-        Placeholder::ConfidentialClientId => {
-            Secret::new(confidential(world)?.client_id.clone())
-        }
+        Placeholder::ConfidentialClientId => Secret::new(confidential(world)?.client_id.clone()),
         Placeholder::ConfidentialClientSecret => confidential(world)?.client_secret.clone(),
         Placeholder::ConfidentialRefreshToken => confidential(world)?.refresh_token.clone(),
     }))

@@ -429,8 +429,8 @@ fn parent(runs: u32, bin: &std::path::Path) -> i32 {
 fn per_request() -> Result<(), String> {
     use payu_contract::client::{ClientOptions, TokenClient};
     use payu_contract::oauth::{self, ClientAuth, Request};
-    use payu_contract::secret::Secret;
     use payu_contract::redact::Scrubber;
+    use payu_contract::secret::Secret;
     const BLOCKS: usize = 20;
     const PER_BLOCK: usize = 100;
     let runtime = tokio::runtime::Builder::new_multi_thread()
