@@ -283,7 +283,10 @@ impl BaselineArgs {
         vec![
             ("PAYU_TARGET", self.target.clone()),
             ("PAYU_TOKEN_URL", self.token_url.clone()),
-            ("PAYU_BASELINES", self.baselines.as_ref().map(|p| p.display().to_string())),
+            (
+                "PAYU_BASELINES",
+                self.baselines.as_ref().map(|p| p.display().to_string()),
+            ),
         ]
     }
 }

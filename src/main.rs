@@ -68,7 +68,10 @@ fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => {
             let mut flags = args.target.flags();
             flags.push(("PAYU_PROFILE", args.profile.clone()));
-            flags.push(("PAYU_BASELINES", args.baselines.as_ref().map(|p| p.display().to_string())));
+            flags.push((
+                "PAYU_BASELINES",
+                args.baselines.as_ref().map(|p| p.display().to_string()),
+            ));
             match settings(cli.env_file.as_deref(), &flags) {
                 Ok(s) => run(*args, s),
                 Err(code) => code,

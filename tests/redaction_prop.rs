@@ -224,12 +224,24 @@ fn printable() -> impl Strategy<Value = char> {
     ]
 }
 
+/// A secret made only of spaces cannot be told from layout once a server
+/// echoes it into free text (a Markdown cell, a sentence), and the server
+/// treats it as absent anyway (Rails' `present?`: blank is no secret). The
+/// property covers every other printable secret; `awkward_secrets_do_not_leak`
+/// still checks `" "` where it stands in structured places.
+fn protectable(secret: &str) -> bool {
+    !secret.trim().is_empty()
+}
+
 fn secret_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
         // Short ones, where the whole-token rule matters.
         2 => proptest::collection::vec(printable(), 1..=4).prop_map(|v| v.into_iter().collect()),
         3 => proptest::collection::vec(printable(), 1..=200).prop_map(|v| v.into_iter().collect()),
     ]
+    .prop_filter("a blank secret is not protectable", |s: &String| {
+        protectable(s)
+    })
 }
 
 fn place_strategy() -> impl Strategy<Value = Places> {
@@ -240,7 +252,19 @@ fn place_strategy() -> impl Strategy<Value = Places> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+    // Random locally (each run explores new secrets; PROPTEST_RNG_SEED
+    // replays one), one fixed seed under CI so a verdict there is
+    // reproducible.
+    #![proptest_config(ProptestConfig {
+        cases: 128,
+        failure_persistence: None,
+        rng_seed: if std::env::var_os("CI").is_some() {
+            proptest::test_runner::RngSeed::Fixed(0x5eed_2026)
+        } else {
+            ProptestConfig::default().rng_seed
+        },
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn no_output_carries_an_echoed_secret(secret in secret_strategy(), places in place_strategy(), basic in any::<bool>()) {
@@ -287,7 +311,16 @@ fn awkward_secrets_do_not_leak() {
         "+",
         "=",
     ] {
-        for places in [Places::all(), Places::only("html")] {
+        for places in [
+            Places::all(),
+            Places::only("html"),
+            Places::only("description"),
+        ] {
+            // See `protectable`: a blank secret is checked where it stands
+            // in structured places only.
+            if !protectable(secret) && places == Places::only("description") {
+                continue;
+            }
             for basic in [false, true] {
                 let hostile = outputs(secret, places, basic, dir.path());
                 let control_secret: String =

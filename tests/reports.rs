@@ -761,7 +761,10 @@ fn markdown_summary_is_gfm_with_the_verdict_table_and_drifts_by_class() {
             1 => "DRIFT",
             _ => "NO VERDICT",
         };
-        assert!(first.starts_with("## PayU contract: ") && first.contains(label), "{profile}: {first}");
+        assert!(
+            first.starts_with("## PayU contract: ") && first.contains(label),
+            "{profile}: {first}"
+        );
         let table: Vec<&str> = md
             .lines()
             .skip_while(|l| !l.starts_with("| Scenario |"))
@@ -785,9 +788,16 @@ fn markdown_summary_is_gfm_with_the_verdict_table_and_drifts_by_class() {
             .map(|d| d["class"].as_str().unwrap().to_owned())
             .collect();
         for class in &classes {
-            assert!(md.contains(&format!("#### {class} (")), "{profile}: {class}\n{md}");
+            assert!(
+                md.contains(&format!("#### {class} (")),
+                "{profile}: {class}\n{md}"
+            );
         }
-        assert_eq!(classes.is_empty(), !md.contains("### Drifts by class"), "{profile}");
+        assert_eq!(
+            classes.is_empty(),
+            !md.contains("### Drifts by class"),
+            "{profile}"
+        );
     }
     // Doorkeeper 5.2's documented 401 answered as 400 is in the table.
     let md = run("doorkeeper-5.2").read("summary.md");
