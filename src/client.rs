@@ -94,7 +94,7 @@ impl HttpResponse {
     /// The body as a report may show it.
     pub fn redacted_body(&self, scrubber: &Scrubber) -> String {
         match &self.json {
-            Some(v) => serde_json::to_string_pretty(&redact::redact_json(v)).unwrap_or_default(),
+            Some(v) => serde_json::to_string_pretty(&scrubber.redact_value(v)).unwrap_or_default(),
             None => {
                 let cut: String = self.raw.expose().chars().take(4000).collect();
                 scrubber.scrub(&cut)
@@ -265,11 +265,11 @@ impl TokenClient {
     /// only on transport faults, 429 and 503, and only when the request
     /// spends nothing (or certainly never left this machine).
     pub async fn send(&self, req: &Request) -> Exchange {
-        for (_, v) in req.fields() {
-            self.scrubber.add(v.expose());
+        for (k, v) in req.fields() {
+            self.scrubber.add_field(k, v.expose());
         }
-        if let Some((_, secret)) = req.basic() {
-            self.scrubber.add(secret.expose());
+        if let Some((id, secret)) = req.basic() {
+            self.scrubber.add_basic(id, secret.expose());
         }
         let record = RequestRecord {
             method: "POST".into(),
@@ -352,20 +352,7 @@ impl TokenClient {
 
     /// Tokens the server hands out are secrets from the moment they arrive.
     fn learn_secrets(&self, resp: &HttpResponse) {
-        if let Some(Value::Object(map)) = resp.json() {
-            for (k, v) in map {
-                if let (true, Some(s)) = (redact::is_secret_key(k), v.as_str()) {
-                    self.scrubber.add(s);
-                }
-            }
-        } else {
-            // A non-JSON body may still carry tokens (form-encoded answers).
-            for (k, v) in url::form_urlencoded::parse(resp.raw_body().trim().as_bytes()) {
-                if redact::is_secret_key(&k) {
-                    self.scrubber.add(&v);
-                }
-            }
-        }
+        self.scrubber.learn_response(resp.json(), resp.raw_body());
     }
 
     async fn send_once(&self, req: &Request) -> Result<HttpResponse, TransportFault> {

@@ -71,6 +71,7 @@
 //! (`profile.rs`, `Behaviour::of`): `doorkeeper-5.2` (#1420 undone) and
 //! `doorkeeper-5.6.6` (the cache headers).
 
+mod conn;
 mod error;
 mod handler;
 mod params;
@@ -89,6 +90,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use conn::ConnectionLimits;
 pub use error::OAuthError;
 pub use profile::{Mutation, Profile, SLOW_DELAY};
 pub use state::{ClientFixture, ClientKind, DoubleState, UserFixture};
@@ -103,6 +105,9 @@ pub struct DoubleOptions {
     pub fixtures: Option<Fixtures>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// Connection cap and timeouts, so idle or half-sent connections
+    /// cannot lock other clients out.
+    pub limits: ConnectionLimits,
     /// When a used refresh token dies (the profile's rotation permitting).
     pub revocation: Revocation,
 }
@@ -155,6 +160,7 @@ impl Default for DoubleOptions {
             access_token_ttl_secs: 7200,
             fixtures: None,
             max_body_bytes: 64 * 1024,
+            limits: ConnectionLimits::default(),
             revocation: Revocation::AtRefresh,
         }
     }
@@ -190,26 +196,15 @@ pub fn install_crypto_provider() {
 }
 
 /// Bind `addr` (port 0 picks a free port) and serve plain HTTP on the
-/// current tokio runtime.
+/// current tokio runtime, within `opts.limits` (see [`ConnectionLimits`]).
 pub async fn start(opts: DoubleOptions, addr: SocketAddr) -> io::Result<RunningDouble> {
-    use axum::serve::ListenerExt;
+    let limits = opts.limits;
     let state = DoubleState::new(opts);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    // Small request/response pairs on keep-alive connections: Nagle would
-    // add delays a benchmark would mistake for the server.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let (tx, rx) = oneshot::channel::<()>();
     let router = app(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(conn::serve(listener, router, limits, rx));
     Ok(RunningDouble {
         addr,
         scheme: "http",
@@ -230,12 +225,21 @@ pub async fn start_tls(
     let config =
         axum_server::tls_rustls::RustlsConfig::from_pem(cert_pem.to_vec(), key_pem.to_vec())
             .await?;
+    let opts_limits = opts.limits;
     let state = DoubleState::new(opts);
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+    let limits = opts_limits;
+    let mut server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
+    // A half-sent or idle head is cut as on plain HTTP (the connection cap
+    // is plain HTTP's only: axum-server has no hook for it).
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
     let router = app(state.clone());
     let task = tokio::spawn(async move { server.serve(router.into_make_service()).await });
     // Only once it listens is a shutdown notification sure to be seen.

@@ -8,7 +8,6 @@ use cucumber::event::{Cucumber, Feature, RetryableScenario, Rule, Scenario, Step
 use cucumber::{Event, parser, writer};
 use payu_contract::report::terminal::{self, Style, Verbosity};
 use payu_contract::report::{ScenarioReport, StepReport, StepStatus, Verdict};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -166,6 +165,17 @@ impl Collector {
         } else {
             (Verdict::Passed, None)
         };
+        // The report of a scenario is redacted whole before anyone sees it.
+        let scrubber = self.run.client.scrubber();
+        let report = match scrubber.redacted(&report) {
+            Ok(clean) => clean,
+            Err(e) => {
+                let mut r = ScenarioReport::new(&report.feature, &report.name, report.tags);
+                r.verdict = Verdict::NoVerdict;
+                r.reason = Some(format!("the scenario's record could not be redacted: {e}"));
+                r
+            }
+        };
         self.scenarios.push(report);
         if self.verbosity != Verbosity::Quiet {
             let last = self.scenarios.last().expect("just pushed");
@@ -176,9 +186,7 @@ impl Collector {
                 self.scenarios.len(),
                 self.total,
             );
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(line.as_bytes());
-            let _ = out.flush();
+            payu_contract::redact::print(&line);
         }
     }
 }

@@ -116,7 +116,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     let out = Out {
         to_stderr: args.print_new_token || args.json,
     };
-    let scrubber = Scrubber::default();
+    let scrubber = Scrubber::global();
     let prepared = match prepare(&config, &args, tty, &scrubber, &out).await {
         Ok(p) => p,
         Err(code) => return code,

@@ -39,6 +39,15 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The same failure with its message through the redactor: a message
+    /// may quote a server's answer.
+    fn scrubbed(self, scrubber: &Scrubber) -> Failure {
+        match self {
+            Failure::Usage(m) => Failure::Usage(scrubber.scrub_line(&m)),
+            Failure::NoVerdict(m) => Failure::NoVerdict(scrubber.scrub_line(&m)),
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => exit::CONFIG,
@@ -80,7 +89,20 @@ struct Prepared {
     confidential: Option<OtherClient>,
 }
 
+/// Runs the suite. Everything it prints or writes passes the process-wide
+/// redactor ([`Scrubber::global`]), which learns every secret of the run.
 pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
+    let scrubber = Scrubber::global();
+    run_redacted(settings, opts, &scrubber)
+        .await
+        .map_err(|f| f.scrubbed(&scrubber))
+}
+
+async fn run_redacted(
+    settings: Settings,
+    opts: RunOptions,
+    scrubber: &Scrubber,
+) -> Result<i32, Failure> {
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let started = Instant::now();
     let config = settings
@@ -164,8 +186,7 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .transpose()
         .map_err(Failure::Usage)?;
 
-    let scrubber = Scrubber::default();
-    let prepared = prepare(&config, &scrubber).await?;
+    let prepared = prepare(&config, scrubber).await?;
     let client = prepared.client.clone();
 
     let mut snapshots = Snapshots::new(Baseline::documented(&assets.snapshots, mode));
@@ -324,6 +345,12 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         observed_baseline,
     };
     run_report.since_baseline = baseline.map(|b| report::baseline::compare(&b, &run_report));
+    // What the terminal shows is the redacted report; every file is
+    // redacted again by report::write.
+    let run_report = scrubber
+        .redacted(&run_report)
+        .map_err(|e| Failure::NoVerdict(format!("the report could not be redacted: {e}")))?;
+    let print = payu_contract::redact::print;
     // The scenarios skipped before they ran come last in the report: they
     // are numbered after the ones that ran.
     let total = run_report.scenarios.len();
@@ -334,46 +361,47 @@ pub async fn run(settings: Settings, opts: RunOptions) -> Result<i32, Failure> {
         .skip(collector.scenarios.len())
     {
         if opts.verbosity != Verbosity::Quiet {
-            print!(
-                "{}",
-                report::terminal::scenario_lines(s, opts.style, opts.verbosity, i + 1, total)
-            );
+            print(&report::terminal::scenario_lines(
+                s,
+                opts.style,
+                opts.verbosity,
+                i + 1,
+                total,
+            ));
         }
     }
-    print!(
-        "{}",
-        report::terminal::summary_lines(&run_report, opts.style)
-    );
+    print(&report::terminal::summary_lines(&run_report, opts.style));
     if opts.verbosity != Verbosity::Quiet {
-        print!(
-            "{}",
-            report::terminal::contract_table(&run_report, opts.style)
-        );
+        print(&report::terminal::contract_table(&run_report, opts.style));
     }
     if let Some(c) = &run_report.since_baseline {
-        print!("{}", report::terminal::baseline_lines(c, opts.style));
+        print(&report::terminal::baseline_lines(c, opts.style));
     }
-    write_reports(&opts, &run_report)?;
+    write_reports(&opts, &run_report, scrubber)?;
     Ok(run_report.exit_code)
 }
 
-/// Every report whose flag was given, each rendered from the same RunReport.
-fn write_reports(opts: &RunOptions, run_report: &RunReport) -> Result<(), Failure> {
-    type Writer = fn(&std::path::Path, &RunReport) -> std::io::Result<()>;
-    let formats: [(&str, &Option<PathBuf>, Writer); 5] = [
-        ("JSON", &opts.report_json, report::json::write),
-        ("JUnit", &opts.report_junit, report::junit::write),
+/// Every report whose flag was given, each rendered from the same RunReport
+/// and written through the redaction boundary (`report::write`).
+fn write_reports(
+    opts: &RunOptions,
+    run_report: &RunReport,
+    scrubber: &Scrubber,
+) -> Result<(), Failure> {
+    let formats: [(&str, &Option<PathBuf>, report::Render); 5] = [
+        ("JSON", &opts.report_json, report::json::render),
+        ("JUnit", &opts.report_junit, report::junit::render),
         (
             "Cucumber JSON",
             &opts.report_cucumber,
-            report::cucumber::write,
+            report::cucumber::render,
         ),
-        ("HTML", &opts.report_html, report::html::write),
-        ("Markdown", &opts.report_markdown, report::markdown::write),
+        ("HTML", &opts.report_html, report::html::render),
+        ("Markdown", &opts.report_markdown, report::markdown::render),
     ];
-    for (name, path, write) in formats {
+    for (name, path, render) in formats {
         if let Some(path) = path {
-            write(path, run_report).map_err(|e| {
+            report::write(render, path, run_report, scrubber).map_err(|e| {
                 Failure::Usage(format!(
                     "cannot write the {name} report to {}: {e}",
                     path.display()
@@ -389,12 +417,14 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
         &config.credentials.client_secret,
         &config.credentials.password,
         &config.credentials.refresh_token,
+        &config.store_key,
     ]
     .into_iter()
     .flatten()
     {
         scrubber.add(secret.expose());
     }
+
     let client_for = |url: &url::Url| {
         TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
             .map_err(|e| Failure::Usage(e.to_string()))

@@ -16,9 +16,10 @@
 //! observation as `<name>.snap.new` next to the accepted `<name>.snap`;
 //! accepting it (a reviewed act, never automatic) renames it.
 //!
-//! All redactions live here, in [`REDACTIONS`], so every snapshot hides the
-//! same dynamic values the same way; header values and a non-JSON body pass
-//! the run's [`Scrubber`].
+//! All redactions of dynamic values live here, in [`REDACTIONS`], so every
+//! snapshot hides the same dynamic values the same way; then the whole view
+//! passes the run's redactor (`crate::redact`), so no secret reaches a
+//! `.snap.new` file, an accepted baseline or a diff.
 //! Paths in reports are relative to the baseline's root folder
 //! (`documented/<name>.snap`, `<target>/<name>.snap`): never absolute.
 
@@ -293,10 +294,7 @@ pub fn view(
             .map(|(_, v)| v.as_str())
             .collect();
         if !values.is_empty() {
-            hs.insert(
-                (*name).into(),
-                Value::from(scrubber.scrub(&values.join(", "))),
-            );
+            hs.insert((*name).into(), Value::from(values.join(", ")));
         }
     }
     root.insert("headers".into(), Value::Object(hs));
@@ -304,17 +302,18 @@ pub fn view(
         Some(v) => root.insert("body".into(), redact(v)),
         None => {
             let text: String = raw_body.chars().take(2000).collect();
-            root.insert("body_text".into(), Value::from(scrubber.scrub(&text)))
+            root.insert("body_text".into(), Value::from(text))
         }
     };
-    let sorted = sort_keys(&Value::Object(root));
+    // The redaction boundary: the view is what .snap.new files and the
+    // report's diffs are made of.
+    let sorted = scrubber.redact_value(&sort_keys(&Value::Object(root)));
     serde_json::to_string_pretty(&sorted).unwrap_or_default()
 }
 
-/// The snapshot's redactions. (Secrets echoed inside JSON string values are
-/// the redaction boundary's business, `crate::redact`: the run's scrubber
-/// today also holds non-secret form values such as the scope, so it cannot
-/// be applied to every string here.)
+/// The snapshot's redactions of dynamic values. (Secrets, at any depth and
+/// inside strings, are the redaction boundary's business: [`view`] passes
+/// the whole view through the run's scrubber, which holds only secrets.)
 fn redact(v: &Value) -> Value {
     match v {
         Value::Object(map) => Value::Object(
@@ -329,7 +328,7 @@ fn redact(v: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
-        other => crate::redact::redact_json(other),
+        other => other.clone(),
     }
 }
 

@@ -13,11 +13,6 @@
 
 use super::{RunReport, ScenarioReport, StepStatus, Verdict};
 use serde_json::{Value, json};
-use std::path::Path;
-
-pub fn write(path: &Path, report: &RunReport) -> std::io::Result<()> {
-    super::terminal::write_file(path, render(report).as_bytes())
-}
 
 pub fn render(report: &RunReport) -> String {
     let mut text = serde_json::to_string_pretty(&value(report)).expect("JSON values serialize");

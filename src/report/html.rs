@@ -12,11 +12,6 @@ use super::baseline::Comparison;
 use super::{ContractRow, ExchangeReport, RunReport, ScenarioReport, StepStatus, Verdict};
 use crate::contract::{CheckKind, CheckOutcome, Drift, DriftPath};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use std::path::Path;
-
-pub fn write(path: &Path, report: &RunReport) -> std::io::Result<()> {
-    super::terminal::write_file(path, render(report).as_bytes())
-}
 
 const CSS: &str = include_str!("report.css");
 

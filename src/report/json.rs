@@ -2,9 +2,9 @@
 //! dashboards, scripts and `--baseline`.
 
 use super::RunReport;
-use std::path::Path;
 
-pub fn write(path: &Path, report: &RunReport) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    super::terminal::write_file(path, text.as_bytes())
+pub fn render(report: &RunReport) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a RunReport serializes");
+    text.push('\n');
+    text
 }

@@ -9,11 +9,6 @@ use super::{RunReport, ScenarioReport, Verdict};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use std::io;
-use std::path::Path;
-
-pub fn write(path: &Path, report: &RunReport) -> io::Result<()> {
-    super::terminal::write_file(path, render(report).as_bytes())
-}
 
 pub fn render(report: &RunReport) -> String {
     try_render(report).expect("writing XML into memory cannot fail")

@@ -12,11 +12,6 @@ use super::{RunReport, Verdict};
 use crate::contract::DriftClass;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
-
-pub fn write(path: &Path, report: &RunReport) -> std::io::Result<()> {
-    super::terminal::write_file(path, render(report).as_bytes())
-}
 
 /// Escapes free text for Markdown, inline and in table cells: one line,
 /// no emphasis, code, link, table or HTML syntax.

@@ -1,7 +1,10 @@
-//! The run as data ([`RunReport`]) and its renderings. Every format has the
-//! same small API, `write(path, &RunReport)`, and reads only the report:
-//! nothing here talks to the network or sees a secret (the report is built
-//! from redacted material).
+//! The run as data ([`RunReport`]) and its renderings. A format is only a
+//! [`Render`] function (`render(&RunReport) -> String`) listed in
+//! [`FORMATS`]; it never writes a file. Files are written by [`write`]
+//! alone, which redacts the report as a whole with the run's redactor
+//! before the format sees it and passes the rendered text through the
+//! redactor again on its way to disk (`crate::redact`): a new format cannot
+//! write a report around the redaction boundary.
 
 pub mod baseline;
 pub mod cucumber;
@@ -13,7 +16,33 @@ pub mod terminal;
 
 use crate::client::RequestRecord;
 use crate::contract::{CheckOutcome, DriftClass};
+use crate::redact::Scrubber;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A report format: the report in, the file's text out.
+pub type Render = fn(&RunReport) -> String;
+
+/// Every report format: its name (for messages) and its renderer.
+pub const FORMATS: &[(&str, Render)] = &[
+    ("JSON", json::render),
+    ("JUnit", junit::render),
+    ("Cucumber JSON", cucumber::render),
+    ("HTML", html::render),
+    ("Markdown", markdown::render),
+];
+
+/// Writes one report file: `report` redacted whole by `redactor`, rendered
+/// by `render`, and the text written through the redactor.
+pub fn write(
+    render: Render,
+    path: &Path,
+    report: &RunReport,
+    redactor: &Scrubber,
+) -> std::io::Result<()> {
+    let clean = redactor.redacted(report)?;
+    redactor.write_file(path, &render(&clean))
+}
 
 /// Bumped on any incompatible change of the JSON report's shape.
 pub const REPORT_VERSION: u32 = 1;

@@ -4,8 +4,7 @@
 
 use super::baseline::Comparison;
 use super::{RunReport, ScenarioReport, Verdict};
-use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::io::IsTerminal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Verbosity {
@@ -255,16 +254,6 @@ pub fn baseline_lines(c: &Comparison, style: Style) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Writes a report file, creating its folder. Shared by every format.
-pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut f = std::fs::File::create(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]
