@@ -21,7 +21,7 @@
 //! | [`double`] | the embedded double of the endpoint and its drifted profiles |
 //! | [`client`] | the token endpoint client: timeouts, safe retries, redacted records |
 //! | [`oauth`] | every request the project sends, each saying what it can spend and how the client authenticates |
-//! | [`chain`], [`tokens`] | the refresh-token chain and its on-disk store |
+//! | [`chain`] | the refresh-token chain of every command that spends a token: write-ahead, probes, the on-disk store ([`chain::store`]) |
 //! | [`contract`] | the checks: expectations, JSON Schema, snapshots, drift classes |
 //! | [`report`] | the run as data and its renderings (terminal, JSON, JUnit, Cucumber, HTML) |
 //! | [`mutants`] | what the drift matrix expects of each profile of the double |
@@ -40,4 +40,6 @@ pub mod onboarding;
 pub mod redact;
 pub mod report;
 pub mod secret;
-pub mod tokens;
+/// The token store's old path, for code written before `chain::store`.
+#[doc(hidden)]
+pub use chain::store as tokens;

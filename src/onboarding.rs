@@ -838,6 +838,18 @@ fn consumed_finding(
                     GET_TOKEN_HINT,
                 ));
             }
+            if c.kind_is_refresh() && !c.new_token {
+                // A success whose new token cannot be read: the old one may
+                // be spent (the chain keeps it marked possibly consumed).
+                return Some(finding(
+                    Verdict::RefreshOutcomeUnknown,
+                    None,
+                    "The refresh was answered with success, but no new refresh token could be read from the answer: the old token may be spent, and the token store keeps it marked possibly consumed.",
+                    format!(
+                        "run `payu-contract check-credentials` (without --refresh): it asks the server whether the token is still alive without spending it. If it is dead, {GET_TOKEN_HINT}"
+                    ),
+                ));
+            }
             if !c.drifts.is_empty() || !c.new_token {
                 let mut words = describe_drifts(&c.drifts);
                 if !c.new_token {

@@ -130,8 +130,17 @@ fn a_server_that_never_answers_times_out() {
         &["Content-Type: application/json; charset=utf-8"],
         r#"{"error":"invalid_grant","error_description":"no"}"#,
     );
+    // The liveness probe (a deliberately wrong secret) finds the token alive.
+    let alive = http(
+        "401 Unauthorized",
+        &["Content-Type: application/json; charset=utf-8"],
+        r#"{"error":"invalid_client","error_description":"no"}"#,
+    );
     let (url, _) = fault_server_by(
         move |request| {
+            if request.contains("client_secret=probe-") {
+                return Some(alive.clone());
+            }
             let spends = request
                 .contains(&format!("grant_type=refresh_token&refresh_token={SEED}"))
                 && request.contains("client_id=client-for-fault-tests&");

@@ -5,7 +5,7 @@
 
 mod common;
 use common::{bin, text};
-use payu_contract::tokens::{ChainId, TokenState, TokenStore};
+use payu_contract::chain::store::{ChainId, TokenState, TokenStore};
 use payu_double::{self as double, ClientKind, DoubleOptions};
 use std::time::Duration;
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use payu_contract::chain::store::{ChainId, StoreKey, TokenState, TokenStore};
 use payu_contract::secret::Secret;
-use payu_contract::tokens::{ChainId, StoreKey, TokenState, TokenStore};
 
 const CHILD_ENV: &str = "PAYU_STORE_TEST_CHILD";
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

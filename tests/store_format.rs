@@ -4,8 +4,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use payu_contract::chain::store::{
+    ChainEntry, ChainId, StoreError, StoreKey, TokenState, TokenStore,
+};
 use payu_contract::secret::Secret;
-use payu_contract::tokens::{ChainEntry, ChainId, StoreError, StoreKey, TokenState, TokenStore};
 
 const TOKEN: &str = "rt-9f8e7d6c5b4a-SECRET-REFRESH";
 const T: Duration = Duration::from_secs(2);

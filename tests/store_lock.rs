@@ -3,8 +3,8 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use payu_contract::chain::store::{ChainId, Start, StoreError, TokenStore};
 use payu_contract::secret::Secret;
-use payu_contract::tokens::{ChainId, Start, StoreError, TokenStore};
 
 fn chain() -> ChainId {
     ChainId::new("http://127.0.0.1:9/token", "client")

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use payu_contract::secret::Secret;
-use payu_contract::tokens::{
+use payu_contract::chain::store::{
     ChainEntry, ChainId, Start, StoreError, TokenState, TokenStore, choose_start, fingerprint,
 };
+use payu_contract::secret::Secret;
 
 const T: Duration = Duration::from_secs(2);
 

@@ -321,7 +321,7 @@ fn store_keygen_prints_a_usable_key() {
     let key = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        payu_contract::tokens::StoreKey::parse(&key).is_ok(),
+        payu_contract::chain::store::StoreKey::parse(&key).is_ok(),
         "{key}"
     );
 }

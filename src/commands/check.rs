@@ -6,6 +6,10 @@
 
 use crate::cli::CheckArgs;
 use payu_contract::assets::Assets;
+use payu_contract::chain;
+use payu_contract::chain::store::{
+    ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
+};
 use payu_contract::client::{Exchange, TokenClient};
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
@@ -16,9 +20,6 @@ use payu_contract::onboarding::{
 use payu_contract::redact::Scrubber;
 use payu_contract::report::exit;
 use payu_contract::secret::Secret;
-use payu_contract::tokens::{
-    ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenState, TokenStore,
-};
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -251,46 +252,61 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
     }
     // 5. The real thing.
     let mut new_token: Option<Secret<String>> = None;
+    let mut chain_held: Option<chain::TokenChain> = None;
     if args.refresh && !stopped(&obs) {
         let (kind, req) = match &token {
             Some(t) => (ConsumeKind::Refresh, Some(Request::refresh(&who, t))),
             None => (ConsumeKind::GetToken, Request::get_token_for(&creds, auth)),
         };
         if let Some(req) = req {
-            let consuming = matches!(kind, ConsumeKind::Refresh);
-            let mut store_error = None;
-            if consuming && let Some((st, chain)) = store.as_mut() {
-                // Write-ahead: if we die before the answer is stored, the
-                // store says the token is in doubt.
-                if let Err(e) = st.mark_possibly_consumed(chain) {
-                    return usage(e);
-                }
-            }
+            // The chain owns the write-ahead rule: the token is marked
+            // possibly consumed (and the space for the next one reserved)
+            // before the request, the new token saved before anything else.
+            let (store_path, sink): (Option<String>, Box<dyn chain::ChainSink>) = match store.take()
+            {
+                Some((st, id)) => (
+                    Some(st.path().display().to_string()),
+                    Box::new(chain::StoreSink {
+                        store: st,
+                        chain: id,
+                        seed_fingerprint: None,
+                    }),
+                ),
+                None => (None, Box::new(chain::NoSink)),
+            };
+            let token_chain = match &token {
+                Some(t) => chain::TokenChain::new(t.clone(), sink),
+                None => chain::TokenChain::empty(sink),
+            };
             let name = match kind {
                 ConsumeKind::Refresh => "refresh (spends the token)",
                 ConsumeKind::GetToken => "Get Token call (issues a token)",
             };
-            let a = send(name, req, &mut steps).await;
+            let sent = match token_chain.send(&client, &req).await {
+                Ok(sent) => sent,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return exit::NO_VERDICT;
+                }
+            };
+            let a = ob::classify(&sent.exchange.outcome);
+            if !args.json {
+                out.line(format!("  {name:<42} {}", a.short()));
+            }
+            steps.push((name.to_owned(), sent.exchange));
             let resp = steps.last().and_then(|(_, e)| e.outcome.as_ref().ok());
             let mut drifts = Vec::new();
             let mut stored_in = None;
+            let store_error = match &sent.trouble {
+                Some(e @ chain::ChainError::Lost(_)) => Some(e.to_string()),
+                _ => None,
+            };
             if let Answer::Success { .. } = a {
                 new_token = resp.and_then(oauth::issued_refresh_token);
                 if let Some(t) = &new_token {
                     client.scrubber().add(t.expose());
-                    if let Some((st, chain)) = store.as_mut() {
-                        let saved = match kind {
-                            ConsumeKind::Refresh => st.record_rotation(chain, t.clone()),
-                            ConsumeKind::GetToken => {
-                                let mut entry = ChainEntry::from_seed(t);
-                                entry.seed_fingerprint = None;
-                                st.put(chain, entry)
-                            }
-                        };
-                        match saved {
-                            Ok(()) => stored_in = Some(st.path().display().to_string()),
-                            Err(e) => store_error = Some(e.to_string()),
-                        }
+                    if store_error.is_none() {
+                        stored_in = store_path;
                     }
                 }
                 drifts = match resp.and_then(|r| r.json()) {
@@ -302,16 +318,8 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
                         "a body that is not JSON",
                     )],
                 };
-            } else if consuming && let Some((st, chain)) = store.as_mut() {
-                let spent_maybe = match &a {
-                    Answer::Fault { fault } => !fault.certainly_unsent(),
-                    _ => false,
-                };
-                if !spent_maybe {
-                    // Refused before rotating: the token is as alive as before.
-                    let _ = st.mark_live(chain);
-                }
             }
+            chain_held = Some(token_chain);
             obs.consumed = Some(Consumed {
                 kind,
                 new_token: new_token.is_some(),
@@ -338,6 +346,7 @@ async fn run(config: Config, args: CheckArgs, tty: bool) -> i32 {
         println!("{}", t.expose());
     }
     drop(store);
+    drop(chain_held);
     diagnosis.exit_code
 }
 
@@ -400,7 +409,7 @@ async fn prepare(
             }
             let client = TokenClient::new(url.clone(), config.client.clone(), scrubber.clone())
                 .map_err(usage)?;
-            let chain = ChainId::new(url.as_str(), creds.client_id.as_str());
+            let chain = ChainId::endpoint(url, creds.client_id.as_str());
             // The store is only opened when it exists or a token may be written.
             let path = config.token_store.clone();
             let mut store = if args.refresh || path.exists() {
@@ -450,9 +459,28 @@ async fn prepare(
             }
             let start = match store.as_mut() {
                 Some(st) if args.refresh => {
-                    st.resolve_start(&chain, seed.as_ref()).map_err(usage)?
+                    // The seed rule of every command that spends a token:
+                    // an unseen seed is probed before it replaces a chain.
+                    let who = payu_contract::oauth::Client::of(&creds, config.client_auth);
+                    let mut notes = Vec::new();
+                    let resolved = chain::start::resolve_seed(
+                        st,
+                        &chain,
+                        seed.as_ref().filter(|s| !s.is_empty()),
+                        &client,
+                        &who,
+                        &mut notes,
+                    )
+                    .await
+                    .map_err(usage)?;
+                    for n in notes {
+                        out.line(format!("note: {n}"));
+                    }
+                    resolved.start
                 }
-                Some(st) => payu_contract::tokens::choose_start(st.get(&chain), seed.as_ref()),
+                Some(st) => {
+                    payu_contract::chain::store::choose_start(st.get(&chain), seed.as_ref())
+                }
                 None => seed.clone().map(Start::NewChainFromSeed),
             };
             let (token, source) = match start {

@@ -11,19 +11,15 @@ use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::tag::Ext as _;
 use futures::FutureExt as _;
 use payu_contract::assets::Assets;
-use payu_contract::chain::{self, NoSink, StoreSink, TokenChain};
+use payu_contract::chain::{self, NoSink, TokenChain};
 use payu_contract::client::TokenClient;
 use payu_contract::config::{Config, Credentials, Settings, Target};
 use payu_contract::contract::schema::Schemas;
 use payu_contract::contract::snapshot::{Baseline, SnapshotMode, Snapshots};
-use payu_contract::oauth::{self, Probe};
 use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
 use payu_contract::secret::Secret;
-use payu_contract::tokens::{
-    self, ChainEntry, ChainId, LockedStore, Start, StoreError, StoreKey, TokenStore,
-};
 use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -202,7 +198,11 @@ async fn run_redacted(
         };
         let observed = Baseline::observed(&config.baselines, &config.target.name(), mode);
         observed_baseline = Some(report::ObservedBaseline {
-            folder: config.baselines.join(observed.folder()).display().to_string(),
+            folder: config
+                .baselines
+                .join(observed.folder())
+                .display()
+                .to_string(),
             recorded: mode == SnapshotMode::Review,
         });
         snapshots = snapshots.with_observed(observed);
@@ -305,11 +305,12 @@ async fn run_redacted(
     }
     let mut scenarios = collector.scenarios.clone();
     scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
-    let token_unknown = ctx.chain.is_unknown();
+    let stopped = ctx.chain.stopped();
+    let token_unknown = stopped.is_some();
     let summary = Summary::of(&scenarios);
     let (verdict, exit_code) = report::overall(&summary, token_unknown);
-    let reason = if token_unknown {
-        Some("the refresh token state is unknown: a refresh was sent and its answer was lost. The store keeps the old token marked possibly consumed; if the next run is refused with invalid_grant, start a new chain with PAYU_REFRESH_TOKEN or the Get Token call (PAYU_USERNAME/PAYU_PASSWORD).".to_owned())
+    let reason = if let Some(why) = &stopped {
+        Some(why.to_string())
     } else if summary.total == 0 {
         Some("no scenario matched: check --tags".to_owned())
     } else if summary.no_verdict > 0 && summary.drifted == 0 {
@@ -490,7 +491,16 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
         }
         Target::Live { url, .. } => {
             let client = client_for(url)?;
-            let chain = live_chain(config, url, &client).await?;
+            let started = chain::start::live(config, url, &client)
+                .await
+                .map_err(|e| match e {
+                    chain::start::StartError::Usage(m) => Failure::Usage(m),
+                    chain::start::StartError::NoVerdict(m) => Failure::NoVerdict(m),
+                })?;
+            for note in &started.notes {
+                eprintln!("note: {note}");
+            }
+            let chain = started.chain;
             Ok(Prepared {
                 client,
                 token_url: url.clone(),
@@ -502,110 +512,6 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             })
         }
     }
-}
-
-/// The chain of a live target, from the token store, else the seed
-/// (`PAYU_REFRESH_TOKEN`), else the Get Token call. The store stays locked
-/// for the whole run, so two runs at once take turns instead of spending
-/// the same token twice.
-async fn live_chain(
-    config: &Config,
-    url: &url::Url,
-    client: &TokenClient,
-) -> Result<TokenChain, Failure> {
-    let creds = &config.credentials;
-    let key = config
-        .store_key
-        .as_ref()
-        .map(|k| StoreKey::parse(k.expose()))
-        .transpose()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    let store_path = config.token_store.clone();
-    let lock_timeout = config.lock_timeout;
-    let mut store =
-        tokio::task::spawn_blocking(move || TokenStore::open(&store_path, key, lock_timeout))
-            .await
-            .map_err(|e| Failure::NoVerdict(format!("the token store could not be opened: {e}")))?
-            .map_err(|e| match e {
-                StoreError::LockTimeout { .. } => Failure::NoVerdict(e.to_string()),
-                other => Failure::Usage(other.to_string()),
-            })?;
-    let chain_id = ChainId::new(url.as_str(), creds.client_id.as_str());
-    let store_err = |e: StoreError| Failure::Usage(e.to_string());
-    let start = store
-        .resolve_start(&chain_id, creds.refresh_token.as_ref())
-        .map_err(store_err)?;
-    let token = match start {
-        Some(Start::FromStore(t)) | Some(Start::NewChainFromSeed(t)) => t,
-        Some(Start::PossiblyConsumed(t)) => {
-            client.scrubber().add(t.expose());
-            // An earlier run sent this token and never learned the outcome.
-            // Ask the server without spending it.
-            match chain::probe(client, &oauth::Client::of(creds, config.client_auth), &t).await {
-                Ok(Probe::Alive) => {
-                    store.mark_live(&chain_id).map_err(store_err)?;
-                    tracing::info!(
-                        "the possibly consumed token is still alive; continuing the chain"
-                    );
-                    t
-                }
-                Ok(Probe::Dead) if creds.username.is_some() && creds.password.is_some() => {
-                    mint(client, creds, config.client_auth, &mut store, &chain_id).await?
-                }
-                Ok(Probe::Dead) => {
-                    return Err(Failure::NoVerdict(format!(
-                        "the refresh token in {} was consumed by an interrupted run and is dead: set PAYU_REFRESH_TOKEN to a new token (or PAYU_USERNAME/PAYU_PASSWORD for the Get Token call) to start a new chain",
-                        store.path().display()
-                    )));
-                }
-                Ok(Probe::Unexpected(what)) | Err(what) => {
-                    return Err(Failure::NoVerdict(format!(
-                        "the refresh token in {} may have been consumed by an interrupted run, and checking it failed ({what}): rerun later, or start a new chain with a new PAYU_REFRESH_TOKEN",
-                        store.path().display()
-                    )));
-                }
-            }
-        }
-        None if creds.username.is_some() && creds.password.is_some() => {
-            mint(client, creds, config.client_auth, &mut store, &chain_id).await?
-        }
-        None => {
-            return Err(Failure::Usage(format!(
-                "no refresh token: set PAYU_REFRESH_TOKEN, or PAYU_USERNAME and PAYU_PASSWORD for the Get Token call (the token store {} has no chain for this client and URL)",
-                store.path().display()
-            )));
-        }
-    };
-    client.scrubber().add(token.expose());
-    Ok(TokenChain::new(
-        token,
-        Box::new(StoreSink {
-            store,
-            chain: chain_id,
-        }),
-    ))
-}
-
-/// Starts a new chain with the Get Token call, stored before it is used.
-async fn mint(
-    client: &TokenClient,
-    creds: &Credentials,
-    auth: oauth::ClientAuth,
-    store: &mut LockedStore,
-    chain_id: &ChainId,
-) -> Result<Secret<String>, Failure> {
-    let token = chain::get_token(client, creds, auth)
-        .await
-        .map_err(Failure::NoVerdict)?;
-    client.scrubber().add(token.expose());
-    // The configured seed (if any) counts as seen: it must not restart the
-    // chain at the next run, since it is spent or was refused.
-    let mut entry = ChainEntry::from_seed(&token);
-    entry.seed_fingerprint = creds.refresh_token.as_ref().map(tokens::fingerprint);
-    store
-        .put(chain_id, entry)
-        .map_err(|e| Failure::Usage(e.to_string()))?;
-    Ok(token)
 }
 
 #[cfg(test)]

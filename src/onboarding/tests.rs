@@ -276,3 +276,18 @@ fn a_server_that_accepts_a_wrong_secret_is_reported() {
     assert_eq!(d.verdict, Verdict::WrongSecretAccepted);
     assert!(d.message.contains("s.json"));
 }
+
+#[test]
+fn a_success_without_a_readable_new_token_is_no_verdict_not_drift() {
+    let mut o = obs(true);
+    o.consumed = Some(Consumed {
+        new_token: false,
+        stored_in: None,
+        ..success(vec![])
+    });
+    let d = diagnose(&o);
+    assert_eq!(d.verdict, Verdict::RefreshOutcomeUnknown);
+    assert_eq!(d.exit_code, 3);
+    assert!(d.message.contains("possibly consumed"), "{}", d.message);
+    assert!(d.next_step.contains("check-credentials"), "{}", d.next_step);
+}

@@ -18,7 +18,7 @@ use crate::bdd::ContractWorld;
 use crate::bdd::context::RunContext;
 use cucumber::gherkin::Step;
 use cucumber::{given, when};
-use payu_contract::oauth::{self, ClientAuth, Request, Spends};
+use payu_contract::oauth::{self, ClientAuth, Request};
 use payu_contract::secret::Secret;
 
 /// A request before the run fills it in: how the client authenticates, and
@@ -183,35 +183,26 @@ fn build(
 /// belongs to the partner's chain (and goes into it before this returns).
 async fn send(world: &mut ContractWorld, req: Request, feeds_chain: bool) -> Result<(), String> {
     let ctx = world.ctx()?;
-    let chain = &ctx.chain;
     let sent = req.refresh_token().cloned();
-    let consumes = req.spends() != Spends::Nothing;
-    if consumes {
-        chain
-            .before_consuming()
-            .map_err(|e| fault(world, e.to_string()))?;
+    if !feeds_chain {
+        // Not the partner's chain (the double's confidential client): its
+        // tokens are nobody's to keep.
+        let exchange = ctx.client.send(&req).await;
+        world.remember(&ctx, exchange, sent);
+        return Ok(());
     }
-    let exchange = ctx.client.send(&req).await;
-    let issued = exchange
-        .outcome
-        .as_ref()
-        .ok()
-        .filter(|r| (200..300).contains(&r.status))
-        .and_then(oauth::issued_refresh_token)
-        .filter(|_| feeds_chain);
-    let persisted = match (&exchange.outcome, issued) {
-        // Whatever was asked, a handed-out refresh token is the live one now.
-        (_, Some(new)) => chain.rotated(new),
-        (Ok(resp), None) if consumes && resp.status < 500 => chain.not_consumed(),
-        (Err(f), None) if consumes && f.certainly_unsent() => chain.not_consumed(),
-        (_, None) if consumes => {
-            chain.outcome_unknown();
-            Ok(())
-        }
-        _ => Ok(()),
-    };
-    world.remember(&ctx, exchange, sent);
-    persisted.map_err(|e| fault(world, e.to_string()))
+    // The write-ahead rule and the saving of a handed-out token live in
+    // the chain (payu_contract::chain::TokenChain::send).
+    let result = ctx
+        .chain
+        .send(&ctx.client, &req)
+        .await
+        .map_err(|e| fault(world, e.to_string()))?;
+    world.remember(&ctx, result.exchange, sent);
+    match result.trouble {
+        Some(e) => Err(fault(world, e.to_string())),
+        None => Ok(()),
+    }
 }
 
 #[when(expr = "the partner requests a refresh {refresh}")]

@@ -42,7 +42,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -62,6 +62,10 @@ pub const STORE_FORMAT: &str = "payu-contract-store";
 pub const STORE_VERSION: u32 = 1;
 /// The default store path, relative to the working directory.
 pub const DEFAULT_STORE_PATH: &str = ".payu-contract/token-store.json";
+/// Room for the next token when space is reserved ahead of a refresh.
+const RESERVE_MARGIN: usize = 16 * 1024;
+/// Symlinks followed before a store path is refused as a loop.
+const MAX_LINKS: usize = 40;
 /// How often a waiting [`TokenStore::open`] retries the lock.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 /// The fix printed for every unreadable store.
@@ -78,6 +82,15 @@ pub struct ChainId {
 }
 
 impl ChainId {
+    /// The chain id of a token endpoint and a client. Spellings of one
+    /// endpoint give one key: the URL parser already lowercases scheme and
+    /// host and drops a default port; here a trailing dot on the host, a
+    /// trailing slash on the path (Rails routes both alike), the fragment
+    /// and an empty query go too.
+    pub fn endpoint(token_url: &url::Url, client_id: impl Into<String>) -> Self {
+        ChainId::new(canonical_endpoint(token_url), client_id)
+    }
+
     /// A chain id from its two parts.
     pub fn new(token_url: impl Into<String>, client_id: impl Into<String>) -> Self {
         ChainId {
@@ -85,6 +98,26 @@ impl ChainId {
             client_id: client_id.into(),
         }
     }
+}
+
+/// The one spelling of a token endpoint URL used as a chain key.
+pub fn canonical_endpoint(url: &url::Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    if u.query() == Some("") {
+        u.set_query(None);
+    }
+    if let Some(url::Host::Domain(d)) = u.host() {
+        let trimmed = d.trim_end_matches('.').to_ascii_lowercase();
+        if trimmed != d && !trimmed.is_empty() {
+            let _ = u.set_host(Some(&trimmed));
+        }
+    }
+    let path = u.path().to_owned();
+    if path.len() > 1 && path.ends_with('/') {
+        u.set_path(path.trim_end_matches('/'));
+    }
+    u.to_string()
 }
 
 /// What is known about the stored refresh token.
@@ -350,6 +383,11 @@ impl TokenStore {
         key: Option<StoreKey>,
         lock_timeout: Duration,
     ) -> Result<LockedStore, StoreError> {
+        // A symlinked store (a persistent volume) is read, locked and
+        // replaced at its target: the link stays a link, and jobs whose
+        // links point at one file lock the same lock file.
+        let resolved = resolve_links(path)?;
+        let path = resolved.as_path();
         let dir = parent_dir(path);
         fs::DirBuilder::new()
             .recursive(true)
@@ -393,14 +431,16 @@ impl TokenStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => (BTreeMap::new(), false),
             Err(e) => return Err(io_err("read the token store", path)(e)),
         };
-        let store = LockedStore {
+        let mut store = LockedStore {
             path: path.to_path_buf(),
             key,
             chains,
+            reserved: None,
             _lock: lock,
         };
         if store.key.is_some() && !was_encrypted && !store.chains.is_empty() {
-            store.persist(&store.chains)?;
+            let chains = store.chains.clone();
+            store.persist(&chains)?;
         }
         Ok(store)
     }
@@ -413,6 +453,9 @@ pub struct LockedStore {
     path: PathBuf,
     key: Option<StoreKey>,
     chains: BTreeMap<ChainId, ChainEntry>,
+    /// The next store file, written ahead and allocated before a request
+    /// that may hand out a new token (see [`LockedStore::reserve`]).
+    reserved: Option<tempfile::NamedTempFile>,
     _lock: File,
 }
 
@@ -420,6 +463,14 @@ impl LockedStore {
     /// The store file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Every chain in the store, in key order.
+    pub fn chains(&self) -> Vec<(ChainId, ChainEntry)> {
+        self.chains
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// The entry of a chain, if the store has one.
@@ -523,6 +574,35 @@ impl LockedStore {
         Ok(start)
     }
 
+    /// Secures the disk space for the next write before a request that may
+    /// hand out a token is sent: a temporary file in the store's folder,
+    /// allocated to the current content plus room for a new token of up to
+    /// `RESERVE_MARGIN` bytes. The next write fills it in place and renames
+    /// it over the store, so a disk that fills up meanwhile cannot stop it.
+    pub fn reserve(&mut self) -> Result<(), StoreError> {
+        let len = encode(&self.chains, self.key.as_ref())?.len() + RESERVE_MARGIN;
+        let tmp = self.temp_file()?;
+        fs4::FileExt::allocate(tmp.as_file(), len as u64)
+            .and_then(|()| tmp.as_file().sync_all())
+            .map_err(io_err(
+                "reserve space for the next token store in",
+                tmp.path(),
+            ))?;
+        self.reserved = Some(tmp);
+        Ok(())
+    }
+
+    fn temp_file(&self) -> Result<tempfile::NamedTempFile, StoreError> {
+        let dir = parent_dir(&self.path);
+        let (prefix, suffix) = temp_affixes(&self.path);
+        tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(&suffix)
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(&dir)
+            .map_err(io_err("create a temporary file in", &dir))
+    }
+
     fn commit(&mut self, next: BTreeMap<ChainId, ChainEntry>) -> Result<(), StoreError> {
         self.persist(&next)?;
         self.chains = next;
@@ -531,18 +611,19 @@ impl LockedStore {
 
     /// Atomic replace: temp file (0600 at creation) in the same directory,
     /// write, fsync, rename over the store, fsync the directory.
-    fn persist(&self, chains: &BTreeMap<ChainId, ChainEntry>) -> Result<(), StoreError> {
+    /// A reserved file (see [`LockedStore::reserve`]) is used first: it is
+    /// overwritten in place, cut to length, then renamed.
+    fn persist(&mut self, chains: &BTreeMap<ChainId, ChainEntry>) -> Result<(), StoreError> {
         let bytes = encode(chains, self.key.as_ref())?;
         let dir = parent_dir(&self.path);
-        let (prefix, suffix) = temp_affixes(&self.path);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(&suffix)
-            .permissions(fs::Permissions::from_mode(0o600))
-            .tempfile_in(&dir)
-            .map_err(io_err("create a temporary file in", &dir))?;
+        let mut tmp = match self.reserved.take() {
+            Some(t) => t,
+            None => self.temp_file()?,
+        };
         let tmp_path = tmp.path().to_path_buf();
-        tmp.write_all(&bytes)
+        tmp.seek(io::SeekFrom::Start(0))
+            .and_then(|_| tmp.write_all(&bytes))
+            .and_then(|()| tmp.as_file().set_len(bytes.len() as u64))
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(io_err("write the temporary token store", &tmp_path))?;
         tmp.persist(&self.path)
@@ -777,6 +858,30 @@ fn corrupt(path: &Path, detail: &str) -> StoreError {
 }
 
 // ---- paths and time ---------------------------------------------------------
+
+/// Follows symlinks from `path` to the file they name (which may not exist
+/// yet). A loop is refused in one line.
+fn resolve_links(path: &Path) -> Result<PathBuf, StoreError> {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = fs::read_link(&p).map_err(io_err("read the token store link", &p))?;
+                p = if target.is_absolute() {
+                    target
+                } else {
+                    parent_dir(&p).join(target)
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(StoreError::Io {
+        action: "follow the token store link",
+        path: path.to_path_buf(),
+        source: io::Error::other("too many levels of symbolic links"),
+    })
+}
 
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
