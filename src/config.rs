@@ -81,14 +81,14 @@ pub const SETTINGS: &[SettingDef] = &[
         "PAYU_CLIENT_SECRET",
         None,
         "",
-        "the client secret (env or env file only); optional for the documented client",
+        "the client secret; optional for the documented client",
         true,
     ),
     def(
         "PAYU_REFRESH_TOKEN",
         None,
         "",
-        "the seed of the token chain (env or env file only); may stay set",
+        "the seed of the token chain; may stay set (the token store carries the chain)",
         true,
     ),
     def(
@@ -98,13 +98,7 @@ pub const SETTINGS: &[SettingDef] = &[
         "Get Token (password grant) user, used when there is no token",
         false,
     ),
-    def(
-        "PAYU_PASSWORD",
-        None,
-        "",
-        "Get Token password (env or env file only)",
-        true,
-    ),
+    def("PAYU_PASSWORD", None, "", "Get Token password", true),
     def(
         "PAYU_SCOPE",
         Some("--scope"),
@@ -137,7 +131,7 @@ pub const SETTINGS: &[SettingDef] = &[
         "PAYU_STORE_KEY",
         None,
         "",
-        "encrypts the store at rest (env or env file only); `payu-contract store-keygen` makes one",
+        "encrypts the store at rest; `payu-contract store-keygen` makes one",
         true,
     ),
     def(
@@ -172,7 +166,7 @@ pub const SETTINGS: &[SettingDef] = &[
         "PAYU_PROFILE",
         Some("--profile"),
         "documented",
-        "the embedded double's profile; local target only (ignored for live targets unless given as a flag)",
+        "`run` only: the local double's profile (ignored for a live target unless given as a flag)",
         false,
     ),
 ];
@@ -187,15 +181,18 @@ pub fn help_text() -> String {
         "Settings (flag > environment > .env or --env-file > default; an empty value is unset):\n",
     );
     for d in SETTINGS {
-        let flag = d.flag.unwrap_or("(no flag: secret)");
+        let flag = match d.flag {
+            Some(f) => format!(", {f}"),
+            None => " (secret: environment or env file only, no flag)".into(),
+        };
         let default = if d.default.is_empty() {
             String::new()
         } else {
-            format!(" [default: {}]", d.default)
+            format!("  [default: {}]", d.default)
         };
         out.push_str(&format!(
-            "  {:<21} {:<18} {}{default}\n",
-            d.var, flag, d.meaning
+            "  {}{flag}{default}\n      {}\n",
+            d.var, d.meaning
         ));
     }
     out.push_str(
@@ -376,11 +373,9 @@ impl EnvFile {
                     .filter(|d| distance(d.var, &key) <= 3)
                     .map(|d| format!(" (did you mean {}?)", d.var))
                     .unwrap_or_default();
-                return Err(ConfigError::EnvFile {
-                    label,
-                    problem: format!(
-                        "{key} is not a setting{hint}: `payu-contract run --help` lists them"
-                    ),
+                return Err(ConfigError::Invalid {
+                    at: format!("{key} in {label}"),
+                    problem: format!("not a setting{hint}; `payu-contract run --help` lists them"),
                 });
             }
             values.insert(key, Secret::new(value));
@@ -971,7 +966,7 @@ mod tests {
         let e = EnvFile::parse("PAYU_TIMEOUTS=3\nOTHER_TOOL=1\n", ".env".into()).unwrap_err();
         assert_eq!(
             e.to_string(),
-            ".env PAYU_TIMEOUTS is not a setting (did you mean PAYU_TIMEOUT?): `payu-contract run --help` lists them"
+            "PAYU_TIMEOUTS in .env: not a setting (did you mean PAYU_TIMEOUT?); `payu-contract run --help` lists them"
         );
         assert!(EnvFile::parse("OTHER_TOOL=1\n", ".env".into()).is_ok());
     }

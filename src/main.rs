@@ -33,23 +33,34 @@ fn main() -> ExitCode {
         }
     };
     install_panic_hook();
-    // A panic that reaches here was not a step failure (cucumber catches
-    // those and reports them): it is a bug, said in one line.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || dispatch(cli))) {
-        Ok(code) => ExitCode::from(code as u8),
+    ExitCode::from(guarded(move || dispatch(cli)))
+}
+
+/// Runs a command. A panic that reaches here was not a step failure
+/// (cucumber catches those and reports them): it is a bug, said in one
+/// line with its own exit code.
+fn guarded(command: impl FnOnce() -> i32) -> u8 {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
+        Ok(code) => code as u8,
         Err(_) => {
-            let at = PANIC_AT
-                .lock()
-                .ok()
-                .and_then(|g| g.clone())
-                .unwrap_or_else(|| "an unknown place".into());
-            eprintln!(
-                "error: this is a bug in payu-contract {} (it panicked at {at}), not a verdict on the endpoint: please report it to the maintainers with this line and the command you ran (exit {EXIT_BUG})",
-                env!("CARGO_PKG_VERSION")
-            );
-            ExitCode::from(EXIT_BUG)
+            eprintln!("{}", bug_line());
+            EXIT_BUG
         }
     }
+}
+
+/// Where it happened and how to report it; never the panic's message,
+/// which may carry a value the run has not scrubbed.
+fn bug_line() -> String {
+    let at = PANIC_AT
+        .lock()
+        .ok()
+        .and_then(|g| g.clone())
+        .unwrap_or_else(|| "an unknown place".into());
+    format!(
+        "error: this is a bug in payu-contract {} (it panicked at {at}), not a verdict on the endpoint: please report it to the maintainers with this line and the command you ran (exit {EXIT_BUG})",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 fn dispatch(cli: Cli) -> i32 {
@@ -190,4 +201,22 @@ pub fn init_logs(default: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_outside_a_step_is_exit_70_in_one_line_without_its_message() {
+        assert_eq!(guarded(|| 3), 3);
+        let code = guarded(|| panic!("a value that must not be printed: hunter2"));
+        assert_eq!(code, EXIT_BUG);
+        let line = bug_line();
+        assert!(
+            line.contains("a bug in payu-contract") && line.contains("report it"),
+            "{line}"
+        );
+        assert!(!line.contains("hunter2") && !line.contains('\n'), "{line}");
+    }
 }

@@ -529,3 +529,11 @@ fn serve_with_a_garbage_tls_key_names_the_key_file() {
     assert_one_line_error(&out, &["--tls-key", &key.display().to_string()], &[]);
     assert!(!stderr(&out).contains("--addr"));
 }
+
+#[test]
+fn a_token_of_mixed_characters_is_described_once_as_characters() {
+    // Reported as "a string of 76 mixed characters characters" before.
+    let token = serde_json::Value::String("a+b/c=".repeat(12) + "d!e$");
+    let d = payu_contract::redact::describe("refresh_token", &token);
+    assert_eq!(d, "a string of 76 mixed characters");
+}

@@ -4,17 +4,17 @@
 //! drift classes, pass the faithful and the harmless profiles, and give no
 //! verdict on the HTML 502 page.
 
-use std::process::Command;
+mod common;
+
 use std::time::Instant;
 
 #[test]
 fn the_suite_catches_every_drift_of_the_double_and_no_false_alarm() {
     let reports = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_payu-contract"))
+    let out = common::bin()
         .args(["mutants", "-q", "--reports-dir"])
         .arg(reports.path())
-        .env("CI", "true")
         .output()
         .unwrap();
     let took = started.elapsed();
@@ -127,7 +127,7 @@ fn a_hole_in_the_suite_shows_up_as_a_missed_mutant() {
         .expect("the scenario is in the suite");
     std::fs::write(&file, &text[..cut]).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_payu-contract"))
+    let out = common::bin()
         .args([
             "mutants",
             "-q",
