@@ -106,6 +106,10 @@ pub struct TargetArgs {
     /// Seconds to wait for another run holding the token store (0: do not wait).
     #[arg(long, value_name = "SECONDS")]
     pub lock_timeout: Option<String>,
+    /// A protected resource of the live target (GET with a Bearer token):
+    /// tells "revoked on first use" from "never revoked" in the rotation scenario.
+    #[arg(long, value_name = "URL")]
+    pub resource_url: Option<String>,
 }
 
 impl TargetArgs {
@@ -125,6 +129,7 @@ impl TargetArgs {
             ("PAYU_TIMEOUT", self.timeout.clone()),
             ("PAYU_CONNECT_TIMEOUT", self.connect_timeout.clone()),
             ("PAYU_LOCK_TIMEOUT", self.lock_timeout.clone()),
+            ("PAYU_RESOURCE_URL", self.resource_url.clone()),
         ]
     }
 }
@@ -143,6 +148,11 @@ pub struct RunArgs {
     /// Run scenarios tagged @destructive (replaying used tokens) against a live target.
     #[arg(long)]
     pub allow_destructive: bool,
+    /// When the embedded double revokes a used refresh token: `at-refresh`
+    /// (default) or `on-use` (when an access token from its successor is
+    /// first used; Doorkeeper's stock migration). Local target only.
+    #[arg(long, value_name = "MODE")]
+    pub revocation: Option<String>,
     /// Folder with the .feature files and schemas/ (default: the built-in suite).
     #[arg(long, value_name = "DIR")]
     pub features: Option<PathBuf>,

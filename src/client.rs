@@ -261,6 +261,19 @@ impl TokenClient {
         &self.scrubber
     }
 
+    /// Uses an access token on a protected resource: one GET with
+    /// `Authorization: Bearer`, never retried. The answer's status, or why
+    /// none came (the token is learnt by the redactor first, so the reason
+    /// can never carry it).
+    pub async fn use_access_token(&self, resource: &Url, token: &Secret<String>) -> Result<u16, String> {
+        self.scrubber.add(token.expose());
+        let get = self.http.get(resource.clone()).bearer_auth(token.expose());
+        match get.send().await {
+            Ok(r) => Ok(r.status().as_u16()),
+            Err(e) => Err(self.scrubber.scrub(&error_chain(&e))),
+        }
+    }
+
     /// Sends `req`, retrying (bounded, with backoff, `Retry-After` honoured)
     /// only on transport faults, 429 and 503, and only when the request
     /// spends nothing (or certainly never left this machine).

@@ -163,6 +163,13 @@ pub const SETTINGS: &[SettingDef] = &[
         false,
     ),
     def(
+        "PAYU_RESOURCE_URL",
+        Some("--resource-url"),
+        "",
+        "a protected resource (GET with Authorization: Bearer) on the live target: lets the rotation scenario tell a used refresh token revoked on first use of the new access token from one never revoked (the local double's own is used automatically)",
+        false,
+    ),
+    def(
         "PAYU_PROFILE",
         Some("--profile"),
         "documented",
@@ -533,6 +540,21 @@ impl Settings {
             }
             client.ca_cert_pem = Some(pem);
         }
+        let resource_url = match self.raw("PAYU_RESOURCE_URL") {
+            None => None,
+            Some(r) => match url::Url::parse(r.text()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+                _ => {
+                    return Err(r.invalid(format!(
+                        "not an http(s) URL: name the protected resource the new access token can be used on, e.g. {}",
+                        r.example("https://api.example.com/api/me")
+                    )));
+                }
+            },
+        };
+        if resource_url.is_some() && !target.is_live() {
+            notes.push("PAYU_RESOURCE_URL is ignored for the local target: the embedded double's own protected resource is used".into());
+        }
         let store_key = self.secret("PAYU_STORE_KEY");
         if let (Some(r), Some(k)) = (self.raw("PAYU_STORE_KEY"), &store_key)
             && crate::tokens::StoreKey::parse(k.expose()).is_err()
@@ -573,6 +595,7 @@ impl Settings {
             lock_timeout,
             notes,
             baselines: self.baselines(),
+            resource_url,
         })
     }
 
@@ -809,6 +832,10 @@ pub struct Config {
     /// The observed baselines' folder, relative to the working folder
     /// unless given absolute.
     pub baselines: PathBuf,
+    /// A protected resource of the live target (`PAYU_RESOURCE_URL`): where
+    /// the rotation scenario uses a new access token to learn whether the
+    /// used refresh token dies on first use.
+    pub resource_url: Option<url::Url>,
 }
 
 /// One line each: what is wrong, where it came from, and the fix.

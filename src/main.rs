@@ -171,6 +171,7 @@ fn run(args: cli::RunArgs, mut settings: Settings) -> i32 {
         report_markdown: args.report_markdown.clone(),
         verbosity,
         style: Style::detect(),
+        revocation: args.revocation.clone(),
     };
     let Some(runtime) = crate::runtime() else {
         return exit::NO_VERDICT;

@@ -74,11 +74,18 @@ fn two_scheduled_runs(revocation: Revocation, test: &str) {
     for run in 1..=2 {
         let report = dir.path().join(format!("run{run}.json"));
         let mut cmd = bin();
-        cmd.args(["run", "--report-json"])
+        // --allow-destructive: the rotation scenario replays a used token.
+        cmd.args(["run", "--allow-destructive", "--report-json"])
             .arg(&report)
             .envs(env(peer, &store));
         if run == 1 {
             cmd.env("PAYU_REFRESH_TOKEN", &seed);
+        }
+        // The first on-use run has no protected resource to use the new
+        // access token on: it can only say "still accepted".
+        let with_resource = !(revocation == Revocation::OnUse && run == 1);
+        if with_resource {
+            cmd.env("PAYU_RESOURCE_URL", &peer.resource_url);
         }
         let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(1), "run {run}: {}", text(&out));
@@ -110,6 +117,32 @@ fn two_scheduled_runs(revocation: Revocation, test: &str) {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect();
         assert_eq!(seen, want, "run {run} ({revocation:?}): {}", text(&out));
+        // The mode the rotation scenario saw, in its notes: the page does
+        // not document it, so it is reported, never drift.
+        let rotation = r["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["feature"] == "Refresh token rotation")
+            .unwrap_or_else(|| panic!("run {run}: the rotation scenario did not run"));
+        let modes: Vec<&str> = rotation["notes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|n| n.starts_with("revocation mode seen:"))
+            .collect();
+        let mode = match (revocation, with_resource) {
+            (Revocation::AtRefresh, _) => "revocation mode seen: revoked at refresh",
+            (Revocation::OnUse, true) => "revocation mode seen: revoked on first use",
+            (Revocation::OnUse, false) => {
+                "revocation mode seen: still accepted after the refresh (use not checked: set PAYU_RESOURCE_URL"
+            }
+        };
+        assert!(
+            modes.len() == 1 && modes[0].starts_with(mode),
+            "run {run} ({revocation:?}): want {mode:?}, got {modes:?}"
+        );
     }
     // The chain the store holds is alive: it refreshes on the real server.
     let stored: Value = serde_json::from_str(&std::fs::read_to_string(&store).unwrap()).unwrap();

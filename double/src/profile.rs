@@ -175,7 +175,7 @@ impl Mutation {
             }
             NoRotation => "a refresh returns the same refresh token, which stays live",
             OldTokenStillAccepted => {
-                "a refresh issues a new refresh token but the old one stays live"
+                "a refresh issues a new refresh token but the old one is never revoked, not even once the new access token is used"
             }
             PublicClientNeedsSecret => {
                 "public clients must send their secret too (invalid_client without it)"

@@ -26,6 +26,11 @@ pub struct RunContext {
     /// the target has one the run knows: the embedded double does, a live
     /// target does not. Scenarios that need it are skipped without it.
     pub confidential: Option<OtherClient>,
+    /// A protected resource where a new access token can be used (GET with
+    /// `Authorization: Bearer`): the embedded double's own, or the live
+    /// target's `PAYU_RESOURCE_URL`. Without it the rotation scenario cannot
+    /// tell "revoked on first use" from "never revoked".
+    pub resource_url: Option<url::Url>,
     /// Hand-off from the after-scenario hook to the event collector.
     pub finished: Mutex<Option<WorldRecord>>,
 }

@@ -30,6 +30,9 @@ pub struct ContractWorld {
     /// The latest exchange and the refresh token it carried.
     pub last: Option<Exchange>,
     pub last_sent_token: Option<Secret<String>>,
+    /// The access token of the latest documented refresh ("a new refresh
+    /// token was issued"), for the protected resource.
+    pub issued_access_token: Option<Secret<String>>,
     pub snapshots_taken: usize,
     pub record: WorldRecord,
 }
@@ -51,6 +54,10 @@ pub struct WorldRecord {
     /// A mistake in the feature file itself (an unknown placeholder, an
     /// unknown schema): a usage error of the suite, never drift.
     pub authoring: Option<String>,
+    /// An observation ended the scenario early with nothing wrong (the
+    /// steps after it do not apply to what was observed): the scenario
+    /// passes with this as its reason, unless a check drifted.
+    pub concluded: Option<String>,
     /// What the scenario's steps say the page documents for its response,
     /// for the documented-vs-observed table.
     pub documented: DocumentedAnswer,

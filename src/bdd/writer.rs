@@ -160,8 +160,10 @@ impl Collector {
             (Verdict::Skipped, Some(format!("skipped: {why}")))
         } else if report.checks.iter().any(|c| !c.passed()) {
             (Verdict::Drifted, None)
-        } else if let Some(why) = failed_step {
+        } else if let (Some(why), None) = (failed_step, &record.concluded) {
             (Verdict::Drifted, Some(why))
+        } else if let Some(why) = record.concluded {
+            (Verdict::Passed, Some(why))
         } else {
             (Verdict::Passed, None)
         };

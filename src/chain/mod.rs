@@ -163,6 +163,10 @@ pub struct Sent {
 struct Inner {
     current: Option<Secret<String>>,
     used: Vec<Secret<String>>,
+    /// Tokens handed out in answer to a replay of a used token (an
+    /// observation): alive on a server that revokes on use, never the live
+    /// one, never stored.
+    replayed: Vec<Secret<String>>,
     stopped: Option<ChainError>,
     sink: Box<dyn ChainSink>,
 }
@@ -189,6 +193,7 @@ impl TokenChain {
             inner: Mutex::new(Inner {
                 current,
                 used: Vec::new(),
+                replayed: Vec::new(),
                 stopped: None,
                 sink,
             }),
@@ -216,6 +221,12 @@ impl TokenChain {
         self.lock().used.last().cloned()
     }
 
+    /// How many tokens replays of used tokens were handed (they are not the
+    /// chain's: see [`TokenChain::send`]).
+    pub fn handed_to_replays(&self) -> usize {
+        self.lock().replayed.len()
+    }
+
     /// Why the chain stopped (token in doubt or lost), if it did.
     pub fn stopped(&self) -> Option<ChainError> {
         self.lock().stopped.clone()
@@ -227,6 +238,14 @@ impl TokenChain {
 
     /// Sends `req` under the write-ahead rule. `Err` means nothing was sent
     /// (the chain is stopped, or the write-ahead mark could not be written).
+    ///
+    /// The live token is the newest one handed out to a request that did
+    /// not carry an already-used token of this chain. A request that replays
+    /// a used token is an observation: a token it is handed (stock
+    /// Doorkeeper answers such a replay until the successor's access token
+    /// is used) is kept aside, never becomes the live token and is never
+    /// written to the store, and the live token, which it did not carry, is
+    /// marked live again.
     pub async fn send(&self, client: &TokenClient, req: &Request) -> Result<Sent, ChainError> {
         let spends = req.spends();
         if spends != Spends::Nothing {
@@ -252,7 +271,22 @@ impl TokenChain {
             _ => false,
         };
         let spends = req.spends();
+        let replays_used = !carries_current
+            && req
+                .refresh_token()
+                .is_some_and(|sent| inner.used.iter().any(|u| u.expose() == sent.expose()));
         let trouble = match &exchange.outcome {
+            Ok(resp) if replays_used && (200..300).contains(&resp.status) => {
+                if let Some(new) = oauth::issued_refresh_token(resp) {
+                    inner.replayed.push(new);
+                }
+                // The write-ahead mark was on the live token, which this
+                // request did not carry: it is as alive as before.
+                if let Err(e) = inner.sink.still_live() {
+                    tracing::warn!("the token store could not mark the token live again: {e}");
+                }
+                None
+            }
             Ok(resp) if (200..300).contains(&resp.status) => {
                 match oauth::issued_refresh_token(resp) {
                     // Whatever was asked, a handed-out refresh token is the
@@ -330,5 +364,70 @@ fn unreadable_why(resp: &crate::client::HttpResponse) -> String {
             format!("an HTML page, {ct}")
         }
         (None, _) => format!("a body that is not JSON (cut short or malformed), {ct}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{HttpResponse, RequestRecord};
+    use std::time::Duration;
+
+    fn answer(status: u16, refresh_token: &str) -> Exchange {
+        let body = format!(r#"{{"access_token":"a","refresh_token":"{refresh_token}"}}"#);
+        Exchange {
+            request: RequestRecord {
+                method: "POST".into(),
+                url: "http://127.0.0.1/oauth/token".into(),
+                form: vec![],
+                basic_auth: None,
+            },
+            outcome: Ok(HttpResponse::new(
+                status,
+                vec![("content-type".into(), "application/json".into())],
+                body,
+            )),
+            elapsed: Duration::ZERO,
+            attempts: 1,
+        }
+    }
+
+    fn partner() -> oauth::Client {
+        oauth::Client {
+            id: "partner".into(),
+            secret: None,
+            auth: ClientAuth::Body,
+        }
+    }
+
+    /// On a server that revokes a used token only on first use of its
+    /// successor's access token (stock Doorkeeper), a replay of the used
+    /// token succeeds and hands out yet another token. That token is an
+    /// observation's by-product: the chain's live token stays the newest one
+    /// from a refresh of the live token, and the store is not rewritten.
+    #[test]
+    fn a_token_handed_out_to_a_replay_does_not_become_the_live_one() {
+        let chain = TokenChain::new(Secret::new("rt0".into()), Box::new(NoSink));
+        let rt0 = chain.current().unwrap();
+        let refresh = Request::refresh(&partner(), &rt0);
+        assert!(chain.after(&refresh, &answer(200, "rt1")).is_none());
+        assert_eq!(chain.current().unwrap().expose(), "rt1");
+        assert_eq!(chain.last_used().unwrap().expose(), "rt0");
+
+        let replay = Request::replay(&partner(), &rt0);
+        assert!(chain.after(&replay, &answer(200, "rt2")).is_none());
+        assert_eq!(
+            chain.current().unwrap().expose(),
+            "rt1",
+            "the replay's token must not replace the live one"
+        );
+        assert_eq!(chain.last_used().unwrap().expose(), "rt0");
+        assert_eq!(chain.handed_to_replays(), 1);
+
+        // The live token still rotates as before.
+        let next = Request::refresh(&partner(), &chain.current().unwrap());
+        assert!(chain.after(&next, &answer(200, "rt3")).is_none());
+        assert_eq!(chain.current().unwrap().expose(), "rt3");
+        assert_eq!(chain.last_used().unwrap().expose(), "rt1");
     }
 }

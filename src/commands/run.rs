@@ -20,7 +20,7 @@ use payu_contract::redact::Scrubber;
 use payu_contract::report::terminal::{Style, Verbosity};
 use payu_contract::report::{self, RunReport, ScenarioReport, Summary, TargetInfo, Verdict, exit};
 use payu_contract::secret::Secret;
-use payu_double::{self as double, ClientKind, DoubleOptions, Profile};
+use payu_double::{self as double, ClientKind, DoubleOptions, Profile, Revocation};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -72,6 +72,9 @@ pub struct RunOptions {
     pub report_markdown: Option<PathBuf>,
     pub verbosity: Verbosity,
     pub style: Style,
+    /// When the embedded double revokes a used refresh token (`at-refresh`,
+    /// `on-use`); local target only. Default: at refresh.
+    pub revocation: Option<String>,
 }
 
 /// Everything the run needs that depends on the target.
@@ -83,6 +86,9 @@ struct Prepared {
     profile: Option<String>,
     double: Option<double::RunningDouble>,
     confidential: Option<OtherClient>,
+    /// Where a new access token can be used (the double's own, or
+    /// `PAYU_RESOURCE_URL`).
+    resource_url: Option<url::Url>,
 }
 
 /// Runs the suite. Everything it prints or writes passes the process-wide
@@ -182,7 +188,19 @@ async fn run_redacted(
         .transpose()
         .map_err(Failure::Usage)?;
 
-    let prepared = prepare(&config, scrubber).await?;
+    let revocation = match opts.revocation.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(_) if config.target.is_live() => {
+            return Err(Failure::Usage(
+                "--revocation chooses the embedded double's revocation mode; a live target revokes as its server does: drop --revocation (the rotation scenario reports the mode it sees)".into(),
+            ));
+        }
+        Some(m) => Some(
+            m.parse::<Revocation>()
+                .map_err(|e| Failure::Usage(format!("{e} (--revocation)")))?,
+        ),
+    };
+    let prepared = prepare(&config, revocation, scrubber).await?;
     let client = prepared.client.clone();
 
     let mut snapshots = Snapshots::new(Baseline::documented(&assets.snapshots, mode));
@@ -218,6 +236,7 @@ async fn run_redacted(
         schemas,
         snapshots,
         confidential: prepared.confidential,
+        resource_url: prepared.resource_url,
         finished: Mutex::new(None),
     });
 
@@ -413,7 +432,11 @@ fn write_reports(
     Ok(())
 }
 
-async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failure> {
+async fn prepare(
+    config: &Config,
+    revocation: Option<Revocation>,
+    scrubber: &Scrubber,
+) -> Result<Prepared, Failure> {
     for secret in [
         &config.credentials.client_secret,
         &config.credentials.password,
@@ -439,6 +462,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
             })?;
             let opts = DoubleOptions {
                 profile: parsed,
+                revocation: revocation.unwrap_or(Revocation::AtRefresh),
                 ..DoubleOptions::default()
             };
             let running = double::start(opts, ([127, 0, 0, 1], 0).into())
@@ -485,6 +509,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                 credentials: Credentials::sandbox(&fixtures, &client),
                 chain: TokenChain::new(Secret::new(client.refresh_token), Box::new(NoSink)),
                 profile: Some(profile.clone()),
+                resource_url: url::Url::parse(&running.resource_url()).ok(),
                 double: Some(running),
                 confidential,
             })
@@ -509,6 +534,7 @@ async fn prepare(config: &Config, scrubber: &Scrubber) -> Result<Prepared, Failu
                 profile: None,
                 double: None,
                 confidential: None,
+                resource_url: config.resource_url.clone(),
             })
         }
     }
@@ -531,6 +557,7 @@ mod tests {
             report_markdown: None,
             verbosity: Verbosity::Quiet,
             style: Style::plain(),
+            revocation: None,
         }
     }
 

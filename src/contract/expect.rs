@@ -186,15 +186,54 @@ pub fn rotated(sent: &str, received: Option<&str>) -> Vec<Drift> {
     }
 }
 
-/// A refresh token that was already used must be refused; a 200 here means
-/// the server stopped revoking on rotation.
-pub fn replay_refused(status: u16) -> Vec<Drift> {
+/// What became of a used refresh token, as observed. The page documents
+/// only that a refresh issues a new refresh token; when the old one dies is
+/// the server's database (NOTES.md §3, §6), so the fate is reported, and
+/// only "never revoked, even after use" is drift ([`accepted_after_use`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsedTokenFate {
+    /// Refused right after the refresh (no `previous_refresh_token` column).
+    RevokedAtRefresh,
+    /// Accepted after the refresh, refused once the new access token was
+    /// used on a protected resource (Doorkeeper's stock migration).
+    RevokedOnFirstUse,
+    /// Accepted after the refresh; no protected resource to use the new
+    /// access token on, so whether it dies on use is unknown.
+    AcceptedUseUnchecked,
+    /// Accepted even after the new access token was used: drift.
+    NeverRevoked,
+}
+
+impl UsedTokenFate {
+    /// The note the run's report carries.
+    pub fn note(self) -> &'static str {
+        match self {
+            UsedTokenFate::RevokedAtRefresh => {
+                "revocation mode seen: revoked at refresh (the used refresh token was refused right after the refresh)"
+            }
+            UsedTokenFate::RevokedOnFirstUse => {
+                "revocation mode seen: revoked on first use (the used refresh token was still accepted after the refresh, and refused once the new access token was used)"
+            }
+            UsedTokenFate::AcceptedUseUnchecked => {
+                "revocation mode seen: still accepted after the refresh (use not checked: set PAYU_RESOURCE_URL to a protected resource of the target to tell revoked on first use from never revoked); the page does not document revocation, so this is a note, not drift"
+            }
+            UsedTokenFate::NeverRevoked => {
+                "revocation mode seen: never revoked (the used refresh token was still accepted after the new access token was used)"
+            }
+        }
+    }
+}
+
+/// A used refresh token replayed after the new access token was used: a
+/// server that rotates must have revoked it by now (at the refresh, or on
+/// that first use). Accepted here, the old token never dies.
+pub fn accepted_after_use(status: u16) -> Vec<Drift> {
     if (200..300).contains(&status) {
         vec![Drift::new(
             DriftClass::RotationChanged,
             DriftPath::Status,
-            "the used refresh token is refused",
-            format!("{status}: the used refresh token was accepted again"),
+            "the used refresh token is refused once the new access token was used",
+            format!("{status}: the used refresh token was still accepted after use"),
         )]
     } else {
         vec![]
@@ -337,7 +376,11 @@ mod tests {
             rotated("a", Some("a"))[0].class,
             DriftClass::RotationChanged
         );
-        assert_eq!(replay_refused(200)[0].class, DriftClass::RotationChanged);
-        assert!(replay_refused(401).is_empty());
+        assert_eq!(
+            accepted_after_use(200)[0].class,
+            DriftClass::RotationChanged
+        );
+        assert!(accepted_after_use(401).is_empty());
+        assert!(accepted_after_use(400).is_empty());
     }
 }

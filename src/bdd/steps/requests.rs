@@ -206,7 +206,7 @@ async fn send(world: &mut ContractWorld, req: Request, feeds_chain: bool) -> Res
 }
 
 #[when(expr = "the partner requests a refresh {refresh}")]
-async fn request_refresh(world: &mut ContractWorld, how: Refresh) -> Result<(), String> {
+pub(super) async fn request_refresh(world: &mut ContractWorld, how: Refresh) -> Result<(), String> {
     let ctx = world.ctx()?;
     let req = named(world, &ctx, how)?;
     send(world, req, true).await
