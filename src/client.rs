@@ -265,7 +265,11 @@ impl TokenClient {
     /// `Authorization: Bearer`, never retried. The answer's status, or why
     /// none came (the token is learnt by the redactor first, so the reason
     /// can never carry it).
-    pub async fn use_access_token(&self, resource: &Url, token: &Secret<String>) -> Result<u16, String> {
+    pub async fn use_access_token(
+        &self,
+        resource: &Url,
+        token: &Secret<String>,
+    ) -> Result<u16, String> {
         self.scrubber.add(token.expose());
         let get = self.http.get(resource.clone()).bearer_auth(token.expose());
         match get.send().await {

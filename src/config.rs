@@ -922,6 +922,43 @@ mod tests {
     }
 
     #[test]
+    fn the_resource_url_is_an_http_url_of_a_live_target() {
+        let live = [
+            ("PAYU_TOKEN_URL", "https://auth.example.com/oauth/token"),
+            ("PAYU_CLIENT_ID", "partner"),
+        ];
+        let with_resource = |v: &'static str| {
+            let mut pairs = live.to_vec();
+            pairs.push(("PAYU_RESOURCE_URL", v));
+            with(&pairs).resolve()
+        };
+        assert_eq!(
+            with_resource("https://api.example.com/api/me")
+                .unwrap()
+                .resource_url
+                .unwrap()
+                .as_str(),
+            "https://api.example.com/api/me"
+        );
+        assert_eq!(
+            with_resource("api.example.com/me").unwrap_err().to_string(),
+            "PAYU_RESOURCE_URL=api.example.com/me in .env: not an http(s) URL: name the protected resource the new access token can be used on, e.g. PAYU_RESOURCE_URL=https://api.example.com/api/me"
+        );
+        assert!(with_resource("ftp://api.example.com/me").is_err());
+        assert!(with(&live).resolve().unwrap().resource_url.is_none());
+        // The local target has its own: a given one is noted as ignored.
+        let local = with(&[("PAYU_RESOURCE_URL", "https://api.example.com/api/me")])
+            .resolve()
+            .unwrap();
+        assert!(
+            local
+                .notes
+                .iter()
+                .any(|n| n.contains("PAYU_RESOURCE_URL is ignored"))
+        );
+    }
+
+    #[test]
     fn an_invalid_value_names_the_variable_and_the_file() {
         assert_eq!(
             err(&[("PAYU_TIMEOUT", "30s")]),

@@ -119,7 +119,8 @@ const INVALID_GRANT_TYPE: &str = "Refresh with invalid grant type";
 const INVALID_REFRESH_TOKEN: &str = "Refresh invalid refresh token";
 const ALL_PARAMETERS: &str = "Refresh with client id, client secret and refresh token";
 const WITHOUT_SECRET: &str = "Refresh without client secret";
-const ROTATION: &str = "The rotated refresh token works, and what becomes of the used one is observed";
+const ROTATION: &str =
+    "The rotated refresh token works, and what becomes of the used one is observed";
 const BASIC_AUTH: &str = "Refresh with HTTP Basic client authentication";
 const CONFIDENTIAL_NO_SECRET: &str = "A confidential client without its secret is refused";
 const WIDER_SCOPE: &str = "A scope wider than the one granted is refused";

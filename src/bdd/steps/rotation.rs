@@ -10,8 +10,8 @@ use super::params::Refresh;
 use super::{authoring, fault, judged, record};
 use crate::bdd::ContractWorld;
 use cucumber::then;
-use payu_contract::contract::expect::{self, UsedTokenFate};
 use payu_contract::contract::CheckKind;
+use payu_contract::contract::expect::{self, UsedTokenFate};
 use payu_contract::secret::Secret;
 
 #[then(regex = r"^a new refresh token was issued$")]
