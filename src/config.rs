@@ -317,15 +317,14 @@ impl EnvFile {
     /// `--env-file FILE` when given (it must exist), else `./.env` when it
     /// exists (the current folder only: a `.env` further up is not read).
     pub fn discover(explicit: Option<&Path>) -> Result<Option<EnvFile>, ConfigError> {
-        match explicit {
-            Some(p) => EnvFile::read(p, format!("--env-file {}", p.display())).map(Some),
-            None => {
-                let p = Path::new(".env");
-                if p.exists() {
-                    EnvFile::read(p, ".env".into()).map(Some)
-                } else {
-                    Ok(None)
-                }
+        if let Some(p) = explicit {
+            EnvFile::read(p, format!("--env-file {}", p.display())).map(Some)
+        } else {
+            let p = Path::new(".env");
+            if p.exists() {
+                EnvFile::read(p, ".env".into()).map(Some)
+            } else {
+                Ok(None)
             }
         }
     }

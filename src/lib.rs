@@ -1,4 +1,4 @@
-//! payu-contract: a contract-testing harness for PayU's OAuth Refresh Token API.
+//! payu-contract: a contract-testing harness for `PayU`'s OAuth Refresh Token API.
 //!
 //! Data flows one way:
 //!
