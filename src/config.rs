@@ -534,7 +534,7 @@ impl Settings {
         }
         let store_key = self.secret("PAYU_STORE_KEY");
         if let (Some(r), Some(k)) = (self.raw("PAYU_STORE_KEY"), &store_key)
-            && crate::tokens::StoreKey::parse(k.expose()).is_err()
+            && crate::chain::store::StoreKey::parse(k.expose()).is_err()
         {
             return Err(r.invalid(
                 "not a store key: it must be 32 bytes as 64 hex characters or base64; `payu-contract store-keygen` prints one",

@@ -84,7 +84,7 @@ fn dispatch(cli: Cli) -> i32 {
             }
         }
         Command::StoreKeygen => {
-            println!("{}", payu_contract::tokens::StoreKey::generate());
+            println!("{}", payu_contract::chain::store::StoreKey::generate());
             exit::PASSED
         }
         Command::Profiles => {

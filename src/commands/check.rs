@@ -30,11 +30,13 @@ struct Out {
 }
 
 impl Out {
+    /// Through the run's redactor: a diagnosis may quote what the server said.
     fn line(&self, s: impl AsRef<str>) {
+        let text = format!("{}\n", s.as_ref());
         if self.to_stderr {
-            eprintln!("{}", s.as_ref());
+            payu_contract::redact::eprint(&text);
         } else {
-            println!("{}", s.as_ref());
+            payu_contract::redact::print(&text);
         }
     }
 }
@@ -596,8 +598,8 @@ fn print_json(
         "inputs": obs.inputs,
         "steps": steps,
     });
-    println!(
-        "{}",
+    payu_contract::redact::print(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
-    );
+    ));
 }
