@@ -53,7 +53,7 @@ pub enum Command {
     /// Run the suite against every profile of the double, concurrently, and
     /// print the drift-detection matrix (exit 0 only if every drift is caught).
     Mutants(MutantsArgs),
-    /// Print a new random key for PAYU_STORE_KEY (encrypts the token store at rest).
+    /// Print a new random key for `PAYU_STORE_KEY` (encrypts the token store at rest).
     StoreKeygen,
     /// Review what a live target's last run observed against its accepted
     /// baseline, and accept one scenario or all.
@@ -162,7 +162,7 @@ pub struct RunArgs {
     /// Write the run as a versioned JSON document.
     #[arg(long, value_name = "FILE")]
     pub report_json: Option<PathBuf>,
-    /// Write a JUnit XML report (one testcase per scenario) for CI.
+    /// Write a `JUnit` XML report (one testcase per scenario) for CI.
     #[arg(long, value_name = "FILE")]
     pub report_junit: Option<PathBuf>,
     /// Write a Cucumber JSON report for cucumber report tools.
@@ -178,7 +178,7 @@ pub struct RunArgs {
     /// Folder of live targets' observed baselines [default: .payu-contract/baselines].
     #[arg(long, value_name = "DIR")]
     pub baselines: Option<PathBuf>,
-    /// Write a GitHub-flavoured Markdown summary (e.g. for $GITHUB_STEP_SUMMARY).
+    /// Write a GitHub-flavoured Markdown summary (e.g. for $`GITHUB_STEP_SUMMARY`).
     #[arg(long, value_name = "FILE")]
     pub report_markdown: Option<PathBuf>,
     // --
@@ -221,7 +221,7 @@ pub struct CheckArgs {
     pub target: TargetArgs,
     /// Do the real refresh (or, with only a username and password, the real
     /// Get Token call): spends the refresh token and writes the new one to
-    /// the token store (PAYU_TOKEN_STORE) before anything else.
+    /// the token store (`PAYU_TOKEN_STORE`) before anything else.
     #[arg(long)]
     pub refresh: bool,
     /// With --refresh: print only the new refresh token on stdout (all

@@ -93,12 +93,11 @@ impl HttpResponse {
 
     /// The body as a report may show it.
     pub fn redacted_body(&self, scrubber: &Scrubber) -> String {
-        match &self.json {
-            Some(v) => serde_json::to_string_pretty(&scrubber.redact_value(v)).unwrap_or_default(),
-            None => {
-                let cut: String = self.raw.expose().chars().take(4000).collect();
-                scrubber.scrub(&cut)
-            }
+        if let Some(v) = &self.json {
+            serde_json::to_string_pretty(&scrubber.redact_value(v)).unwrap_or_default()
+        } else {
+            let cut: String = self.raw.expose().chars().take(4000).collect();
+            scrubber.scrub(&cut)
         }
     }
 
@@ -356,14 +355,14 @@ impl TokenClient {
     fn down(&self) -> Option<String> {
         self.unavailable
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
     fn mark_down(&self, why: String) {
         self.unavailable
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get_or_insert(why);
     }
 

@@ -324,15 +324,14 @@ impl EnvFile {
     /// `--env-file FILE` when given (it must exist), else `./.env` when it
     /// exists (the current folder only: a `.env` further up is not read).
     pub fn discover(explicit: Option<&Path>) -> Result<Option<EnvFile>, ConfigError> {
-        match explicit {
-            Some(p) => EnvFile::read(p, format!("--env-file {}", p.display())).map(Some),
-            None => {
-                let p = Path::new(".env");
-                if p.exists() {
-                    EnvFile::read(p, ".env".into()).map(Some)
-                } else {
-                    Ok(None)
-                }
+        if let Some(p) = explicit {
+            EnvFile::read(p, format!("--env-file {}", p.display())).map(Some)
+        } else {
+            let p = Path::new(".env");
+            if p.exists() {
+                EnvFile::read(p, ".env".into()).map(Some)
+            } else {
+                Ok(None)
             }
         }
     }
@@ -557,7 +556,7 @@ impl Settings {
         }
         let store_key = self.secret("PAYU_STORE_KEY");
         if let (Some(r), Some(k)) = (self.raw("PAYU_STORE_KEY"), &store_key)
-            && crate::tokens::StoreKey::parse(k.expose()).is_err()
+            && crate::chain::store::StoreKey::parse(k.expose()).is_err()
         {
             return Err(r.invalid(
                 "not a store key: it must be 32 bytes as 64 hex characters or base64; `payu-contract store-keygen` prints one",

@@ -1,4 +1,4 @@
-//! payu-contract: a contract-testing harness for PayU's OAuth Refresh Token API.
+//! payu-contract: a contract-testing harness for `PayU`'s OAuth Refresh Token API.
 //!
 //! Data flows one way:
 //!
@@ -18,16 +18,20 @@
 //! | module | responsible for |
 //! |---|---|
 //! | [`config`] | settings from flags, environment and `.env`, validated |
-//! | [`double`] | the embedded double of the endpoint and its drifted profiles |
 //! | [`client`] | the token endpoint client: timeouts, safe retries, redacted records |
 //! | [`oauth`] | every request the project sends, each saying what it can spend and how the client authenticates |
 //! | [`chain`] | the refresh-token chain of every command that spends a token: write-ahead, probes, the on-disk store ([`chain::store`]) |
 //! | [`contract`] | the checks: expectations, JSON Schema, snapshots, drift classes |
-//! | [`report`] | the run as data and its renderings (terminal, JSON, JUnit, Cucumber, HTML) |
+//! | [`report`] | the run as data and its renderings (terminal, JSON, JUnit, Cucumber, HTML, Markdown), each file written through one redacting writer |
 //! | [`mutants`] | what the drift matrix expects of each profile of the double |
 //! | [`onboarding`] | `check-credentials` diagnoses, as pure functions |
 //! | [`assets`] | where the features, schemas and snapshots come from |
-//! | [`secret`], [`redact`] | how secrets travel and how output is kept free of them |
+//! | [`secret`], [`redact`] | how secrets travel and the one redactor every output passes |
+//!
+//! Beside this crate, in the same workspace: the embedded double is the crate
+//! `payu_double` (`double/`), which knows nothing of the harness (the harness
+//! uses only its public API); the development tools `payu-bench` (load, soak,
+//! suite benchmark) are `tools/bench/`, outside the product binary.
 
 pub mod assets;
 pub mod chain;
@@ -40,6 +44,3 @@ pub mod onboarding;
 pub mod redact;
 pub mod report;
 pub mod secret;
-/// The token store's old path, for code written before `chain::store`.
-#[doc(hidden)]
-pub use chain::store as tokens;

@@ -40,12 +40,11 @@ fn main() -> ExitCode {
 /// (cucumber catches those and reports them): it is a bug, said in one
 /// line with its own exit code.
 fn guarded(command: impl FnOnce() -> i32) -> u8 {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
-        Ok(code) => code as u8,
-        Err(_) => {
-            eprintln!("{}", bug_line());
-            EXIT_BUG
-        }
+    if let Ok(code) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(command)) {
+        code as u8
+    } else {
+        eprintln!("{}", bug_line());
+        EXIT_BUG
     }
 }
 
@@ -85,7 +84,7 @@ fn dispatch(cli: Cli) -> i32 {
             }
         }
         Command::StoreKeygen => {
-            println!("{}", payu_contract::tokens::StoreKey::generate());
+            println!("{}", payu_contract::chain::store::StoreKey::generate());
             exit::PASSED
         }
         Command::Profiles => {
@@ -120,7 +119,7 @@ fn settings(
     ))
 }
 
-/// Where the last panic happened (file:line only: a panic message may
+/// Where the last panic happened (<file:line> only: a panic message may
 /// carry a value the run has not scrubbed, so it is never printed).
 static PANIC_AT: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
 
@@ -173,7 +172,7 @@ fn run(args: cli::RunArgs, mut settings: Settings) -> i32 {
         style: Style::detect(),
         revocation: args.revocation.clone(),
     };
-    let Some(runtime) = crate::runtime() else {
+    let Some(runtime) = runtime() else {
         return exit::NO_VERDICT;
     };
     match runtime.block_on(commands::run::run(settings, opts)) {

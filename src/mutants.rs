@@ -128,7 +128,7 @@ const WIDER_SCOPE: &str = "A scope wider than the one granted is refused";
 /// What every Doorkeeper 5.2+ profile must show: 400 for the documented
 /// 401s (5.1.0, #1202) and the missing-parameter texts (5.2.0).
 fn doorkeeper_5_x() -> Vec<MustSee> {
-    use DriftClass::*;
+    use DriftClass::{ErrorDescriptionChanged, StatusCodeChanged};
     vec![
         in_scenario(WITHOUT_GRANT_TYPE, StatusCodeChanged, "status"),
         in_scenario(INVALID_REFRESH_TOKEN, StatusCodeChanged, "status"),
@@ -154,7 +154,11 @@ fn doorkeeper_5_x() -> Vec<MustSee> {
 
 /// THE table: every profile of the double, and what the suite must say.
 pub fn expectations() -> Vec<Expectation> {
-    use DriftClass::*;
+    use DriftClass::{
+        BodyNotJson, ErrorCodeChanged, ErrorDescriptionChanged, FieldAdded, FieldFormatChanged,
+        FieldMissing, FieldTypeChanged, FieldValueChanged, HeaderChanged, HeaderMissing,
+        RotationChanged, StatusCodeChanged,
+    };
     vec![
         pass("documented"),
         // Real Doorkeeper 5.5 (the profile the differential test verifies)
@@ -832,7 +836,7 @@ mod tests {
     fn the_table_covers_exactly_the_doubles_profiles() {
         let names: Vec<&str> = payu_double::Profile::all()
             .iter()
-            .map(|p| p.name())
+            .map(payu_double::Profile::name)
             .collect();
         let planned = plan(&names).unwrap();
         assert_eq!(planned.len(), names.len());

@@ -191,7 +191,7 @@ fn fault_words(f: &Fault) -> String {
 
 // ---- client id shape --------------------------------------------------------
 
-/// Why a client id does not look like a PayU client id (64 lowercase hex
+/// Why a client id does not look like a `PayU` client id (64 lowercase hex
 /// characters), or `None` when it does.
 pub fn client_id_shape_problem(id: &str) -> Option<String> {
     let len = id.chars().count();
@@ -213,7 +213,7 @@ pub fn client_id_shape_problem(id: &str) -> Option<String> {
 
 // ---- the diagnosis ------------------------------------------------------------
 
-/// Every outcome `check-credentials` can report. Stable snake_case names:
+/// Every outcome `check-credentials` can report. Stable `snake_case` names:
 /// they appear in `--json`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -254,7 +254,10 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn exit_code(self) -> i32 {
-        use Verdict::*;
+        use Verdict::{
+            CredentialsWork, DnsFailure, EndpointUnreachable, ProxyErrorPage,
+            RefreshOutcomeUnknown, Timeout, TlsFailure,
+        };
         match self {
             CredentialsWork => exit::PASSED,
             EndpointUnreachable
@@ -268,7 +271,13 @@ impl Verdict {
     }
 
     pub fn as_str(self) -> &'static str {
-        use Verdict::*;
+        use Verdict::{
+            CredentialsWork, DnsFailure, EndpointUnreachable, GrantTypeNotSupported,
+            ProxyErrorPage, RefreshOutcomeUnknown, RefreshTokenDead, RefreshTokenOtherClient,
+            ResponseDrift, ScopeRejected, Timeout, TlsFailure, UnknownClientId,
+            UnknownClientIdOrSecretMissing, UnknownClientIdOrWrongSecret, WrongClientSecret,
+            WrongSecretAccepted, WrongUsernameOrPassword,
+        };
         match self {
             CredentialsWork => "credentials_work",
             UnknownClientId => "unknown_client_id",

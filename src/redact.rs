@@ -10,7 +10,7 @@
 //! every value the server hands out under such a key, at any depth of a JSON
 //! or form body. Nothing else is registered: a grant type name such as
 //! `refresh_token`, a client id or a field name is never a secret, so
-//! "Missing required parameter: refresh_token." stays readable.
+//! "Missing required parameter: `refresh_token`." stays readable.
 //!
 //! **Spellings.** Each secret is searched raw, form-encoded (`+` and `%20`
 //! for a space), JSON-escaped (also with `\u` escapes for non-ASCII),
@@ -76,7 +76,7 @@ pub const WHOLE_TOKEN_BELOW: usize = 8;
 pub fn is_secret_key(key: &str) -> bool {
     let norm: String = key
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
     SECRET_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key))
@@ -317,7 +317,7 @@ fn redact_pairs(text: &str) -> String {
     if spans.is_empty() {
         return text.to_owned();
     }
-    spans.sort();
+    spans.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for (s, e) in spans {
@@ -342,7 +342,10 @@ impl Scrubber {
     }
 
     fn add_patterns(&self, raw: &str, patterns: impl IntoIterator<Item = String>) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if inner.secrets.iter().any(|s| s == raw) {
             return;
         }
@@ -416,13 +419,16 @@ impl Scrubber {
     fn patterns(&self) -> Vec<Pattern> {
         self.inner
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .patterns
             .clone()
     }
 
     fn replace_all(&self, text: &str, long_only: bool) -> String {
-        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out: Option<String> = None;
         for p in inner
             .patterns

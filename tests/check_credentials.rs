@@ -1,5 +1,5 @@
 //! `payu-contract check-credentials` end to end, against `payu-contract
-//! serve` standing in for PayU UAT: every diagnosis (verdict, field at
+//! serve` standing in for `PayU` UAT: every diagnosis (verdict, field at
 //! fault, next step, exit code), that the default mode spends nothing, that
 //! `--refresh` leaves exactly one valid token (the stored one), and that
 //! secrets typed at a terminal are neither echoed nor printed.

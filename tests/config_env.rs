@@ -450,8 +450,8 @@ fn one_lock_timeout_setting_for_every_command_that_takes_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.json");
     // Another run holds the store.
-    let _held =
-        payu_contract::tokens::TokenStore::open(&store, None, Duration::from_secs(5)).unwrap();
+    let _held = payu_contract::chain::store::TokenStore::open(&store, None, Duration::from_secs(5))
+        .unwrap();
     for (args, how) in [
         (vec!["run", "-q"], ("PAYU_LOCK_TIMEOUT", Some("1"))),
         (vec!["run", "-q", "--lock-timeout", "0"], ("", None)),

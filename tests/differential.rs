@@ -236,7 +236,7 @@ struct Seen {
     status: u16,
     /// Cache-Control, Pragma, Content-Type, WWW-Authenticate.
     headers: [Option<String>; 4],
-    /// The body with tokens, times and user_uuid replaced by their shape.
+    /// The body with tokens, times and `user_uuid` replaced by their shape.
     body: String,
     #[allow(dead_code)]
     json: Option<Value>,

@@ -292,3 +292,61 @@ fn values_that_are_not_secrets_stay_readable() {
         "field names are readable on the terminal"
     );
 }
+
+/// `check-credentials` quotes what the server said in its diagnosis: its
+/// lines (plain and `--json`, with and without `--refresh`) go through the
+/// same redactor.
+#[test]
+fn check_credentials_against_an_echoing_server_leaks_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let echo = Echo::start(Places::all(), SEED);
+    let mut captured = Captured { outputs: vec![] };
+    for (tag, extra) in [
+        ("plain", &[][..]),
+        ("json", &["--json"][..]),
+        ("refresh", &["--refresh"][..]),
+        ("refresh-json", &["--refresh", "--json"][..]),
+    ] {
+        let out = bin()
+            .args(["check-credentials", "--token-url", &echo.token_url])
+            .args(extra)
+            .env("PAYU_CLIENT_ID", CLIENT_ID)
+            .env("PAYU_CLIENT_SECRET", CLIENT_SECRET)
+            .env("PAYU_REFRESH_TOKEN", SEED)
+            .env(
+                "PAYU_TOKEN_STORE",
+                dir.path().join(format!("store-{tag}.json")),
+            )
+            .env("RUST_LOG", "debug")
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0..=3)),
+            "{tag}: {}",
+            common::text(&out)
+        );
+        captured.outputs.push((
+            format!("{tag} stdout"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
+        captured.outputs.push((
+            format!("{tag} stderr"),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+    }
+    assert!(echo.requests() >= 4, "check-credentials asked the server");
+    let mut secrets: Vec<(String, String)> = vec![
+        ("client secret".into(), CLIENT_SECRET.into()),
+        ("seed refresh token".into(), SEED.into()),
+    ];
+    for (i, t) in echo.issued().into_iter().enumerate() {
+        secrets.push((format!("issued token #{i}"), t));
+    }
+    let leaks = captured.leaks(&secrets);
+    assert!(
+        leaks.is_empty(),
+        "{} leaks:\n{}",
+        leaks.len(),
+        leaks.join("\n")
+    );
+}

@@ -70,9 +70,7 @@ fn enough_descriptors() -> bool {
 }
 
 fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 /// One complete request on a fresh connection; the status line, or why not.
@@ -177,7 +175,8 @@ fn idle_and_half_sent_connections_lock_nobody_out() {
         "a half-sent request head was never closed"
     );
     // So is every idle connection (the first and the last of the flood).
-    for s in [idle.first_mut().unwrap()] {
+    {
+        let s = idle.first_mut().unwrap();
         assert!(
             closed_by_server(s, flooded + Duration::from_secs(25)),
             "an idle connection was never closed"

@@ -1,5 +1,5 @@
 //! Live targets, proven on 127.0.0.1: `payu-contract serve` stands in for
-//! PayU UAT. The chain of refresh tokens survives scheduled runs (plain and
+//! `PayU` UAT. The chain of refresh tokens survives scheduled runs (plain and
 //! encrypted store), concurrent runs take turns, and TLS with a private CA
 //! works only when the CA is given.
 

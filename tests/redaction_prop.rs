@@ -112,8 +112,7 @@ fn outputs(
         let observed = resp
             .json()
             .and_then(|j| j.get("error_description").or_else(|| j.get("echo")))
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| resp.raw_body().to_owned());
+            .map_or_else(|| resp.raw_body().to_owned(), ToString::to_string);
         scenario.checks.push(CheckOutcome::new(
             CheckKind::Scenario,
             "the error description",

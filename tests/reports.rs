@@ -222,7 +222,7 @@ fn html_502_has_no_verdict_and_no_drift() {
 
 // ---------------------------------------------------------------- JUnit
 
-/// What a JUnit file says, read with an XML parser.
+/// What a `JUnit` file says, read with an XML parser.
 #[derive(Debug, Default)]
 struct Junit {
     suites: usize,
@@ -348,7 +348,7 @@ fn junit_validates_against_the_common_schema() {
     let probe = Command::new("python3")
         .args(["-c", "import xmlschema"])
         .output();
-    if !probe.map(|o| o.status.success()).unwrap_or(false) {
+    if !probe.is_ok_and(|o| o.status.success()) {
         println!(
             "note: python3 with xmlschema not found (pip install xmlschema): schema validation skipped, structural checks still run"
         );
@@ -422,7 +422,7 @@ fn no_secret_appears_in_any_report() {
         // The client id is an identifier, not a secret: it is sent in the
         // form and shown in the request. Every other 64-hex value (client
         // secret, access and refresh tokens of the double) must not appear.
-        let mut allowed: Vec<String> = DOCUMENTED_HEX.iter().map(|s| s.to_string()).collect();
+        let mut allowed: Vec<String> = DOCUMENTED_HEX.iter().map(ToString::to_string).collect();
         for s in json["scenarios"].as_array().unwrap() {
             for e in s["exchanges"].as_array().unwrap() {
                 for kv in e["request"]["form"].as_array().unwrap() {

@@ -1,5 +1,5 @@
 //! A secret-leak test: full runs (pass and drift paths, every report,
-//! RUST_LOG=trace) with known secret values, then every byte written to
+//! `RUST_LOG=trace`) with known secret values, then every byte written to
 //! stdout, stderr and the output folder is searched for them, and for any
 //! 64-hex string (the shape of every token the server hands out) that is not
 //! a public client id.

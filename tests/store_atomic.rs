@@ -89,7 +89,7 @@ fn sigkill_at_random_points_never_corrupts_the_store() {
         // random point of its write loop.
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         assert!(
-            lines.any(|l| l.map(|l| l.contains("WRITER-READY")).unwrap_or(false)),
+            lines.any(|l| l.is_ok_and(|l| l.contains("WRITER-READY"))),
             "trial {trial}: writer never got ready"
         );
         std::thread::sleep(Duration::from_micros(rand::random_range(0..25_000)));

@@ -1,4 +1,4 @@
-//! Token store: the seed rule (PAYU_REFRESH_TOKEN vs the stored chain).
+//! Token store: the seed rule (`PAYU_REFRESH_TOKEN` vs the stored chain).
 
 use std::time::Duration;
 

@@ -258,7 +258,7 @@ fn live_settings_mistakes_are_one_line_with_exit_2() {
         ),
         (
             vec![
-                ("PAYU_REFRESH_TOKEN", "".into()),
+                ("PAYU_REFRESH_TOKEN", String::new()),
                 (
                     "PAYU_TOKEN_STORE",
                     dir.path().join("empty.json").display().to_string(),

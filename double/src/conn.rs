@@ -157,7 +157,7 @@ pub(crate) async fn serve(
             loop {
                 tokio::select! {
                     _ = conn.as_mut() => return,
-                    _ = tokio::time::sleep(tick) => {
+                    () = tokio::time::sleep(tick) => {
                         let quiet = epoch.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
                         if quiet >= limits.idle_timeout {
                             // Nothing moved: no request can be in flight that

@@ -72,7 +72,7 @@ async fn token_endpoint(State(state): State<DoubleState>, req: Request) -> Respo
     let mut params = Params::default();
     let kind = match parts.headers.get(header::CONTENT_TYPE) {
         None if b.unparsed_without_content_type => BodyKind::Ignored,
-        ct => BodyKind::of(ct.map(|v| v.as_bytes())),
+        ct => BodyKind::of(ct.map(axum::http::HeaderValue::as_bytes)),
     };
     let parsed = match kind {
         BodyKind::Form => params.parse_form(&bytes, b.semicolon_separates_body),
@@ -177,7 +177,7 @@ fn authenticate(
         .ok_or(OAuthError::InvalidClient)
 }
 
-/// Every scope in `requested` is one of `allowed` (Doorkeeper's ScopeChecker).
+/// Every scope in `requested` is one of `allowed` (Doorkeeper's `ScopeChecker`).
 fn scope_within(requested: &str, allowed: &str) -> bool {
     requested
         .split_whitespace()
@@ -244,7 +244,7 @@ fn refresh(
 /// `PasswordAccessTokenRequest`: client, resource owner, scopes; then a new
 /// token chain for that client. Doorkeeper 5.0 checks the client only when a
 /// `client_id` parameter is present; the double always requires one, as
-/// PayU documents client credentials for "Get Token".
+/// `PayU` documents client credentials for "Get Token".
 fn password(
     state: &DoubleState,
     headers: &HeaderMap,

@@ -1,6 +1,6 @@
-//! The embedded double of PayU's token endpoint (`POST /oauth/token`): a real
+//! The embedded double of `PayU`'s token endpoint (`POST /oauth/token`): a real
 //! HTTP server that answers the way the real server does (Doorkeeper
-//! 4.4.1–5.0.x plus PayU's `user_uuid`), or, under a [`Profile`], the way a
+//! 4.4.1–5.0.x plus `PayU`'s `user_uuid`), or, under a [`Profile`], the way a
 //! drifted server would.
 //!
 //! This file is the public API: options, fixtures, and starting/stopping the
@@ -29,12 +29,12 @@
 //!   (Doorkeeper 4.4–5.0 lets a credential-less refresh through, and checks
 //!   the password-grant client only when `client_id` is sent).
 //! - The loser of a refresh race answers `invalid_request` when it saw the
-//!   token before the winner revoked it (Doorkeeper's InvalidTokenReuse), and
+//!   token before the winner revoked it (Doorkeeper's `InvalidTokenReuse`), and
 //!   `invalid_grant` when it arrives after.
 //! - Grant types other than `refresh_token` and `password` (for example
 //!   `authorization_code`) are `unsupported_grant_type` here.
 //! - `user_uuid` is derived from the username (stable across starts and
-//!   fixtures) and shaped like a version-1 UUID in PayU's time-ordered layout.
+//!   fixtures) and shaped like a version-1 UUID in `PayU`'s time-ordered layout.
 //! - `fixtures()` returns the seed: its refresh tokens are dead once rotated;
 //!   use [`DoubleState::issue_refresh_token`] for fresh ones.
 //! - Revocation of a used refresh token follows [`DoubleOptions::revocation`]
@@ -44,9 +44,9 @@
 //! # `documented` and `doorkeeper-5.5`: how they differ, and why
 //!
 //! `doorkeeper-5.5` is real Doorkeeper 5.5.0 on Rails 6.1, configured like
-//! PayU's server; `tests/differential.rs` sends the same requests to it and
+//! `PayU`'s server; `tests/differential.rs` sends the same requests to it and
 //! to the real server (tests/peers/doorkeeper) and requires identical
-//! answers. `documented` is the server the PayU page describes (its texts,
+//! answers. `documented` is the server the `PayU` page describes (its texts,
 //! 401s and headers are Doorkeeper 4.4.1-5.0.x, plus `user_uuid`): it stays
 //! what a partner is promised, so it differs from 5.5 exactly here:
 //! - status: 401 for every error (5.1.0 #1202 moved all but
@@ -55,7 +55,7 @@
 //!   `Missing required parameter: X.` (5.2.0), in the body and in
 //!   `WWW-Authenticate`;
 //! - the loser of a refresh race: `invalid_request` (4.x's
-//!   InvalidTokenReuse), not `invalid_grant`;
+//!   `InvalidTokenReuse`), not `invalid_grant`;
 //! - a refresh with no client credentials at all: `invalid_client` (the
 //!   harness's contract, above), where every Doorkeeper answers
 //!   `invalid_grant` (the client check passes, the client match fails);
@@ -65,8 +65,9 @@
 //!   `invalid_request` with the token headers), where Rails 6.1 in front of
 //!   5.5 parses nothing without Content-Type, splits bodies on `&` only,
 //!   counts a nested value as present, and answers an undecodable body
-//!   with a bare empty 400. Whether Rails 5 in front of PayU's 4.4-5.0
+//!   with a bare empty 400. Whether Rails 5 in front of `PayU`'s 4.4-5.0
 //!   does the same was not measured, so `documented` keeps its reading.
+//!
 //! Other versions are 5.5 plus or minus the CHANGELOG entries between them
 //! (`profile.rs`, `Behaviour::of`): `doorkeeper-5.2` (#1420 undone) and
 //! `doorkeeper-5.6.6` (the cache headers).
@@ -116,7 +117,7 @@ pub struct DoubleOptions {
 /// Real Doorkeeper (4.4.1 to 5.5) decides it from its database, not from a
 /// setting: `refresh_token_revoked_on_use?` is true when the tokens table
 /// has a `previous_refresh_token` column, which Doorkeeper's own migration
-/// template creates. The PayU page says nothing about it.
+/// template creates. The `PayU` page says nothing about it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Revocation {

@@ -1,6 +1,6 @@
 //! Profiles: which server the double pretends to be.
 //!
-//! `documented` is the PayU endpoint as it really behaves (Doorkeeper
+//! `documented` is the `PayU` endpoint as it really behaves (Doorkeeper
 //! 4.4.1–5.0.x plus `user_uuid`). Every other profile is a deliberate change to
 //! it, so that a contract suite can prove it notices (or, for the two harmless
 //! ones, does not complain about) each kind of drift. The double itself never
@@ -18,10 +18,10 @@ pub const SLOW_DELAY: Duration = Duration::from_secs(3);
 /// Which server the double behaves like.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Profile {
-    /// The PayU page as the real server answers it (Doorkeeper 4.4.1–5.0.x).
+    /// The `PayU` page as the real server answers it (Doorkeeper 4.4.1–5.0.x).
     #[default]
     Documented,
-    /// Real Doorkeeper 5.5.0 on Rails 6.1, configured like PayU's server;
+    /// Real Doorkeeper 5.5.0 on Rails 6.1, configured like `PayU`'s server;
     /// verified by the differential test (`tests/differential.rs`).
     Doorkeeper55,
     /// Doorkeeper 5.2: 5.5 without the one change between them that this
@@ -78,7 +78,16 @@ pub enum Mutation {
 impl Mutation {
     /// Every mutation, in a stable order.
     pub fn all() -> Vec<Mutation> {
-        use Mutation::*;
+        use Mutation::{
+            BasicAuthIgnored, BodyFormEncoded, ConfidentialSecretOptional, ContentTypeHtml,
+            ContentTypeNoCharset, CreatedAtMillis, DescriptionReworded, ErrorDescriptionMissing,
+            ExpireInRenamed, ExpiresInString, ExpiresInZero, ExtraField,
+            FormUnparsedWithoutContentType, Html502, InvalidGrantAsInvalidRequest,
+            InvalidRequest400, KeysReordered, MissingGrantTypeUnsupported, NoCacheControl,
+            NoPragma, NoRotation, NoWwwAuthenticate, OldTokenStillAccepted,
+            PublicClientNeedsSecret, ScopeMissing, ScopeNotChecked, Slow, TokenTypeLowercase,
+            TokensNotHex, UuidRfc4122,
+        };
         vec![
             ExpireInRenamed,
             CreatedAtMillis,
@@ -114,7 +123,16 @@ impl Mutation {
     }
 
     pub fn name(&self) -> &'static str {
-        use Mutation::*;
+        use Mutation::{
+            BasicAuthIgnored, BodyFormEncoded, ConfidentialSecretOptional, ContentTypeHtml,
+            ContentTypeNoCharset, CreatedAtMillis, DescriptionReworded, ErrorDescriptionMissing,
+            ExpireInRenamed, ExpiresInString, ExpiresInZero, ExtraField,
+            FormUnparsedWithoutContentType, Html502, InvalidGrantAsInvalidRequest,
+            InvalidRequest400, KeysReordered, MissingGrantTypeUnsupported, NoCacheControl,
+            NoPragma, NoRotation, NoWwwAuthenticate, OldTokenStillAccepted,
+            PublicClientNeedsSecret, ScopeMissing, ScopeNotChecked, Slow, TokenTypeLowercase,
+            TokensNotHex, UuidRfc4122,
+        };
         match self {
             ExpireInRenamed => "expire-in-renamed",
             CreatedAtMillis => "created-at-millis",
@@ -150,7 +168,16 @@ impl Mutation {
     }
 
     pub fn description(&self) -> &'static str {
-        use Mutation::*;
+        use Mutation::{
+            BasicAuthIgnored, BodyFormEncoded, ConfidentialSecretOptional, ContentTypeHtml,
+            ContentTypeNoCharset, CreatedAtMillis, DescriptionReworded, ErrorDescriptionMissing,
+            ExpireInRenamed, ExpiresInString, ExpiresInZero, ExtraField,
+            FormUnparsedWithoutContentType, Html502, InvalidGrantAsInvalidRequest,
+            InvalidRequest400, KeysReordered, MissingGrantTypeUnsupported, NoCacheControl,
+            NoPragma, NoRotation, NoWwwAuthenticate, OldTokenStillAccepted,
+            PublicClientNeedsSecret, ScopeMissing, ScopeNotChecked, Slow, TokenTypeLowercase,
+            TokensNotHex, UuidRfc4122,
+        };
         match self {
             ExpireInRenamed => {
                 "success body names the lifetime key `expire_in` (as the page's table does) instead of `expires_in`"
@@ -294,9 +321,9 @@ impl std::fmt::Display for Profile {
 pub(crate) enum StatusPolicy {
     /// Doorkeeper 4.4.1–5.0.x: 401 for everything.
     All401,
-    /// 400 for everything except invalid_client (Doorkeeper 5.1+, RFC 6749).
+    /// 400 for everything except `invalid_client` (Doorkeeper 5.1+, RFC 6749).
     Rfc,
-    /// Only invalid_request moves to 400.
+    /// Only `invalid_request` moves to 400.
     InvalidRequest400,
 }
 
@@ -335,8 +362,8 @@ pub(crate) struct Behaviour {
     /// before Doorkeeper runs: a bare 400, empty `text/html` body.
     pub bare_400_when_undecodable: bool,
     /// What the loser of a refresh race answers after the winner revoked
-    /// the token: `invalid_request` in 4.x (InvalidTokenReuse),
-    /// `invalid_grant` in 5.5 (InvalidGrantReuse).
+    /// the token: `invalid_request` in 4.x (`InvalidTokenReuse`),
+    /// `invalid_grant` in 5.5 (`InvalidGrantReuse`).
     pub race_loser_invalid_grant: bool,
     /// A refresh with no client credentials at all: Doorkeeper passes the
     /// client check and fails the client match (`invalid_grant`). The
@@ -457,7 +484,17 @@ impl Behaviour {
                 b.www_authenticate = WwwAuthenticate::OnlyOn401;
             }
             Profile::Mutation(m) => {
-                use Mutation::*;
+                use Mutation::{
+                    BasicAuthIgnored, BodyFormEncoded, ConfidentialSecretOptional, ContentTypeHtml,
+                    ContentTypeNoCharset, CreatedAtMillis, DescriptionReworded,
+                    ErrorDescriptionMissing, ExpireInRenamed, ExpiresInString, ExpiresInZero,
+                    ExtraField, FormUnparsedWithoutContentType, Html502,
+                    InvalidGrantAsInvalidRequest, InvalidRequest400, KeysReordered,
+                    MissingGrantTypeUnsupported, NoCacheControl, NoPragma, NoRotation,
+                    NoWwwAuthenticate, OldTokenStillAccepted, PublicClientNeedsSecret,
+                    ScopeMissing, ScopeNotChecked, Slow, TokenTypeLowercase, TokensNotHex,
+                    UuidRfc4122,
+                };
                 match m {
                     ExpireInRenamed => b.body.expire_in_key = true,
                     CreatedAtMillis => b.body.created_at_millis = true,
@@ -505,7 +542,7 @@ mod tests {
         let all = Profile::all();
         assert_eq!(all[0], Profile::Documented);
         assert!(all.len() >= 25, "{} profiles", all.len());
-        let mut names: Vec<&str> = all.iter().map(|p| p.name()).collect();
+        let mut names: Vec<&str> = all.iter().map(Profile::name).collect();
         for p in &all {
             assert_eq!(Profile::parse(p.name()).as_ref(), Some(p));
             assert!(!p.description().is_empty());
@@ -517,7 +554,7 @@ mod tests {
                 p.name()
             );
         }
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), all.len());
         assert_eq!(Profile::parse("nope"), None);

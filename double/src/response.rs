@@ -162,7 +162,7 @@ fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Something that looks like an OpenID Connect ID token to anyone who does
+/// Something that looks like an `OpenID` Connect ID token to anyone who does
 /// not verify it, which is all the `extra-field` mutation needs.
 fn jwt_like(sub: &str, iat: u64, ttl: u64) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT","kid":"double"}"#);

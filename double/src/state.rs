@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::profile::{Behaviour, Profile, Rotation};
 use super::{DoubleOptions, Fixtures, Revocation};
 
-/// A Doorkeeper application. PayU's documented client is the public
+/// A Doorkeeper application. `PayU`'s documented client is the public
 /// (non-confidential) kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -52,7 +52,7 @@ pub struct ClientFixture {
 pub struct UserFixture {
     pub username: String,
     pub password: String,
-    /// Space-separated scopes this user may be granted; `hub_session` on PayU.
+    /// Space-separated scopes this user may be granted; `hub_session` on `PayU`.
     pub scope: String,
 }
 
@@ -147,7 +147,7 @@ pub(crate) struct User {
     pub username: String,
     pub password: String,
     pub scope: Arc<str>,
-    /// PayU's time-ordered layout, 4-4-8-4-12.
+    /// `PayU`'s time-ordered layout, 4-4-8-4-12.
     pub uuid_ordered: String,
     /// The same UUID in the RFC 4122 layout, 8-4-4-4-12.
     pub uuid_rfc4122: String,
@@ -250,7 +250,11 @@ impl DoubleState {
         self.inner
             .shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len())
+            .map(|s| {
+                s.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .len()
+            })
             .sum()
     }
 
@@ -387,7 +391,7 @@ impl DoubleState {
         let i = (fnv1a(token.as_bytes(), FNV_OFFSET) as usize) % SHARDS;
         self.inner.access[i]
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A new random token in the profile's format (also used for access tokens).
@@ -405,7 +409,7 @@ impl DoubleState {
         // (single insert/remove), so a poisoned lock is safe to keep using.
         self.inner.shards[i]
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -473,7 +477,7 @@ fn fnv1a(bytes: &[u8], offset: u64) -> u64 {
 }
 
 /// A stable UUID for a username (same user, same UUID, across starts and
-/// fixtures), shaped like a version-1 UUID. PayU writes it time-ordered:
+/// fixtures), shaped like a version-1 UUID. `PayU` writes it time-ordered:
 /// time_hi-time_mid-time_low-clock_seq-node; RFC 4122 writes
 /// time_low-time_mid-time_hi-clock_seq-node.
 fn user_uuid(username: &str) -> (String, String) {

@@ -46,7 +46,7 @@ fn local() -> SocketAddr {
 }
 
 fn http_client() -> reqwest::Client {
-    crate::install_crypto_provider();
+    install_crypto_provider();
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
@@ -697,7 +697,7 @@ async fn tls_variant_serves_https() {
     .await
     .unwrap();
     assert!(d.token_url().starts_with("https://127.0.0.1:"));
-    crate::install_crypto_provider();
+    install_crypto_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .tls_danger_accept_invalid_certs(true)
@@ -1112,7 +1112,7 @@ async fn revocation_modes() {
 
 /// Rails parses nothing out of a POST without Content-Type: under the
 /// 5.5 profile and the mutation, the same bytes that the documented
-/// profile reads as a refresh are a missing grant_type.
+/// profile reads as a refresh are a missing `grant_type`.
 #[tokio::test]
 async fn form_without_content_type() {
     for (profile, status) in [

@@ -29,7 +29,7 @@ fn refresh_token_of(body: &str) -> Option<String> {
 fn cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the command name, which is in parentheses.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<u64> = rest
         .split_whitespace()
         .map(|v| v.parse().unwrap_or(0))
@@ -81,7 +81,7 @@ impl RawConn {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore]
+#[ignore = "a measurement, not a check: run with --ignored --nocapture"]
 async fn many_refreshes_raw_client() {
     let n: usize = std::env::var("DOUBLE_LOAD_N")
         .ok()
@@ -136,7 +136,7 @@ async fn many_refreshes_raw_client() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore]
+#[ignore = "a measurement, not a check: run with --ignored --nocapture"]
 async fn many_refreshes_stay_fast_and_small() {
     let n: usize = std::env::var("DOUBLE_LOAD_N")
         .ok()

@@ -56,11 +56,14 @@ impl RunContext {
     pub fn take_finished(&self) -> Option<WorldRecord> {
         self.finished
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take()
     }
 
     pub fn put_finished(&self, record: WorldRecord) {
-        *self.finished.lock().unwrap_or_else(|e| e.into_inner()) = Some(record);
+        *self
+            .finished
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(record);
     }
 }

@@ -69,7 +69,7 @@ impl Collector {
                 self.current = Some((report, Instant::now()));
             }
             Scenario::Step(step, ev) | Scenario::Background(step, ev) => {
-                self.step(feature, &step, ev)
+                self.step(feature, &step, ev);
             }
             Scenario::Finished => self.finish(),
             _ => {}
@@ -112,8 +112,7 @@ impl Collector {
         let duration_ms = self
             .step_started
             .take()
-            .map(|t| t.elapsed().as_millis() as u64)
-            .unwrap_or(0);
+            .map_or(0, |t| t.elapsed().as_millis() as u64);
         if let Some((report, _)) = &mut self.current {
             report.steps.push(StepReport {
                 keyword: step.keyword.trim().to_owned(),
@@ -245,10 +244,10 @@ impl<W: cucumber::World> cucumber::Writer<W> for Collector {
         };
         match value {
             Cucumber::ParsingFinished { scenarios, .. } if self.total == 0 => {
-                self.total = scenarios
+                self.total = scenarios;
             }
             Cucumber::Feature(f, Feature::Scenario(sc, RetryableScenario { event, .. })) => {
-                self.scenario(&f, &sc, event)
+                self.scenario(&f, &sc, event);
             }
             Cucumber::Feature(
                 f,

@@ -417,7 +417,7 @@ impl TokenStore {
                             waited: Duration::from_millis(waited.as_millis() as u64),
                         });
                     }
-                    std::thread::sleep(LOCK_POLL.min(lock_timeout - waited));
+                    std::thread::sleep(LOCK_POLL.min(lock_timeout.checked_sub(waited).unwrap()));
                 }
                 Err(fs4::TryLockError::Error(e)) => {
                     return Err(io_err("lock the token store lock file", &lock_path)(e));
@@ -498,8 +498,7 @@ impl LockedStore {
     ) -> Result<(), StoreError> {
         let (seed_fingerprint, rotations) = self
             .get(chain)
-            .map(|e| (e.seed_fingerprint.clone(), e.rotations))
-            .unwrap_or((None, 0));
+            .map_or((None, 0), |e| (e.seed_fingerprint.clone(), e.rotations));
         self.put(
             chain,
             ChainEntry {
@@ -794,7 +793,7 @@ fn decode(
             path: path.to_path_buf(),
         });
     }
-    match value.get("version").and_then(|v| v.as_u64()) {
+    match value.get("version").and_then(serde_json::Value::as_u64) {
         Some(v) if v == u64::from(STORE_VERSION) => {}
         Some(found) => {
             return Err(StoreError::UnsupportedVersion {
@@ -804,7 +803,7 @@ fn decode(
         }
         None => return Err(corrupt(path, "\"version\" missing or not a number")),
     }
-    match value.get("encrypted").and_then(|v| v.as_bool()) {
+    match value.get("encrypted").and_then(serde_json::Value::as_bool) {
         Some(false) => {
             // serde's messages can quote values (tokens): report the shape only.
             let file: PlainFile = serde_json::from_value(value)
@@ -925,8 +924,7 @@ fn remove_stale_temp_files(path: &Path) {
 fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -30,11 +30,13 @@ struct Out {
 }
 
 impl Out {
+    /// Through the run's redactor: a diagnosis may quote what the server said.
     fn line(&self, s: impl AsRef<str>) {
+        let text = format!("{}\n", s.as_ref());
         if self.to_stderr {
-            eprintln!("{}", s.as_ref());
+            payu_contract::redact::eprint(&text);
         } else {
-            println!("{}", s.as_ref());
+            payu_contract::redact::print(&text);
         }
     }
 }
@@ -461,7 +463,7 @@ async fn prepare(
                 Some(st) if args.refresh => {
                     // The seed rule of every command that spends a token:
                     // an unseen seed is probed before it replaces a chain.
-                    let who = payu_contract::oauth::Client::of(&creds, config.client_auth);
+                    let who = oauth::Client::of(&creds, config.client_auth);
                     let mut notes = Vec::new();
                     let resolved = chain::start::resolve_seed(
                         st,
@@ -478,13 +480,11 @@ async fn prepare(
                     }
                     resolved.start
                 }
-                Some(st) => {
-                    payu_contract::chain::store::choose_start(st.get(&chain), seed.as_ref())
-                }
+                Some(st) => chain::store::choose_start(st.get(&chain), seed.as_ref()),
                 None => seed.clone().map(Start::NewChainFromSeed),
             };
             let (token, source) = match start {
-                Some(Start::FromStore(t)) | Some(Start::PossiblyConsumed(t)) => {
+                Some(Start::FromStore(t) | Start::PossiblyConsumed(t)) => {
                     let rotations = store
                         .as_ref()
                         .and_then(|s| s.get(&chain))
@@ -598,8 +598,8 @@ fn print_json(
         "inputs": obs.inputs,
         "steps": steps,
     });
-    println!(
-        "{}",
+    payu_contract::redact::print(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".into())
-    );
+    ));
 }

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub fn mutants(args: MutantsArgs) -> i32 {
-    let names: Vec<&str> = Profile::all().iter().map(|p| p.name()).collect();
+    let names: Vec<&str> = Profile::all().iter().map(Profile::name).collect();
     let plan = match mutants::plan(&names) {
         Ok(plan) => plan,
         Err(e) => {
@@ -104,7 +104,7 @@ pub fn mutants(args: MutantsArgs) -> i32 {
 
 /// Loopback runs mostly wait: twice the cores, at least 4, at most 8.
 fn default_jobs() -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     (2 * cores).clamp(4, 8)
 }
 
@@ -212,7 +212,10 @@ fn run_all(plan: &[Expectation], jobs: usize, child: &Child<'_>, quiet: bool) ->
         for _ in 0..jobs.min(plan.len()) {
             s.spawn(|| {
                 loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .next();
                     let Some(e) = next else { break };
                     let row = child.run(e);
                     if !quiet {
@@ -224,12 +227,15 @@ fn run_all(plan: &[Expectation], jobs: usize, child: &Child<'_>, quiet: bool) ->
                             row.outcome.as_str()
                         );
                     }
-                    rows.lock().unwrap_or_else(|e| e.into_inner()).push(row);
+                    rows.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(row);
                 }
             });
         }
     });
-    rows.into_inner().unwrap_or_else(|e| e.into_inner())
+    rows.into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn in_doubles_order(mut rows: Vec<Row>, names: &[&str]) -> Vec<Row> {

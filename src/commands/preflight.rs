@@ -48,9 +48,7 @@ pub fn features(dir: &Path) -> Result<Vec<gherkin::Feature>, String> {
                 let text = source.to_string();
                 let at = text
                     .strip_prefix("Error at ")
-                    .and_then(|t| t.split(':').next().zip(t.split(':').nth(1)))
-                    .map(|(l, c)| format!("{l}:{c}"))
-                    .unwrap_or_else(|| "1".into());
+                    .and_then(|t| t.split(':').next().zip(t.split(':').nth(1))).map_or_else(|| "1".into(), |(l, c)| format!("{l}:{c}"));
                 format!(
                     "{}:{at}: this is not valid Gherkin: fix that line (Feature:, Scenario:, Given/When/Then steps, | tables |)",
                     path.display()

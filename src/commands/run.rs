@@ -268,7 +268,7 @@ async fn run_redacted(
                 report.reason = Some("skipped: @destructive (it replays a used refresh token, which can revoke the whole chain on a live server); pass --allow-destructive to run it".into());
                 skipped
                     .lock()
-                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(report);
                 return false;
             }
@@ -323,7 +323,12 @@ async fn run_redacted(
         )));
     }
     let mut scenarios = collector.scenarios.clone();
-    scenarios.extend(skipped.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
+    scenarios.extend(
+        skipped
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..),
+    );
     let stopped = ctx.chain.stopped();
     let token_unknown = stopped.is_some();
     let summary = Summary::of(&scenarios);
@@ -401,7 +406,7 @@ async fn run_redacted(
     Ok(run_report.exit_code)
 }
 
-/// Every report whose flag was given, each rendered from the same RunReport
+/// Every report whose flag was given, each rendered from the same `RunReport`
 /// and written through the redaction boundary (`report::write`).
 fn write_reports(
     opts: &RunOptions,

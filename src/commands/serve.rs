@@ -140,7 +140,7 @@ pub fn serve(args: ServeArgs) -> i32 {
 /// registered when this is called, not when it is first awaited, so call it
 /// before telling anyone the double is up: a signal sent right after the
 /// ready line must not find the default action (death by signal) in place.
-fn stop_signal() -> impl std::future::Future<Output = ()> {
+fn stop_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -207,13 +207,11 @@ impl Baseline {
 
     /// How many snapshots are accepted.
     pub fn accepted_count(&self) -> usize {
-        std::fs::read_dir(self.dir())
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".snap"))
-                    .count()
-            })
-            .unwrap_or(0)
+        std::fs::read_dir(self.dir()).map_or(0, |rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".snap"))
+                .count()
+        })
     }
 
     /// Accepts the recorded observation `name`: it becomes the accepted
@@ -298,12 +296,11 @@ pub fn view(
         }
     }
     root.insert("headers".into(), Value::Object(hs));
-    match body {
-        Some(v) => root.insert("body".into(), redact(v)),
-        None => {
-            let text: String = raw_body.chars().take(2000).collect();
-            root.insert("body_text".into(), Value::from(text))
-        }
+    if let Some(v) = body {
+        root.insert("body".into(), redact(v))
+    } else {
+        let text: String = raw_body.chars().take(2000).collect();
+        root.insert("body_text".into(), Value::from(text))
     };
     // The redaction boundary: the view is what .snap.new files and the
     // report's diffs are made of.

@@ -414,7 +414,7 @@ pub enum Probe {
 /// Reads a liveness probe's answer; `Err` when no judgement is possible
 /// (transport fault, 5xx).
 pub fn read_probe(exchange: &Exchange) -> Result<Probe, String> {
-    let resp = exchange.outcome.as_ref().map_err(|f| f.to_string())?;
+    let resp = exchange.outcome.as_ref().map_err(ToString::to_string)?;
     if resp.status >= 500 {
         return Err(format!("the endpoint answered {}", resp.status));
     }

@@ -121,9 +121,7 @@ fn card(class: &str, label: &str, n: usize) -> Markup {
 }
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref()
-        .map(|v| v.to_string())
-        .unwrap_or_else(|| "—".into())
+    v.as_ref().map_or_else(|| "—".into(), ToString::to_string)
 }
 
 fn table(rows: &[ContractRow], r_changed: &[bool]) -> Markup {
@@ -167,7 +165,7 @@ fn table(rows: &[ContractRow], r_changed: &[bool]) -> Markup {
 }
 
 fn baseline(c: &Comparison) -> Markup {
-    let v = |v: &Option<Verdict>| v.map(|v| v.as_str()).unwrap_or("absent");
+    let v = |v: &Option<Verdict>| v.map_or("absent", Verdict::as_str);
     // One row per scenario that changed in any way, in order of appearance.
     let mut names: Vec<&str> = Vec::new();
     for n in c
@@ -438,6 +436,13 @@ fn exchange(n: usize, of: usize, e: &ExchangeReport, drifts: &[&Drift]) -> Marku
     }
 }
 
+fn header_name(path: &DriftPath) -> &str {
+    match path {
+        DriftPath::Header(h) => h,
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,12 +478,5 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("data-count=\"2\""));
-    }
-}
-
-fn header_name(path: &DriftPath) -> &str {
-    match path {
-        DriftPath::Header(h) => h,
-        _ => "",
     }
 }

@@ -1,4 +1,4 @@
-//! The JUnit XML report, as GitHub Actions, GitLab and Jenkins display it:
+//! The `JUnit` XML report, as GitHub Actions, GitLab and Jenkins display it:
 //! one `<testsuite>` per feature, one `<testcase>` per scenario;
 //! a drifted scenario has a `<failure>` naming each drift's class and path,
 //! a scenario without a verdict an `<error>`, a skipped one `<skipped>`.

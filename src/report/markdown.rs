@@ -96,7 +96,7 @@ pub fn render(r: &RunReport) -> String {
         "Drift".into(),
     ]));
     out.push_str("| --- | --- | ---: | ---: | --- | --- | --- |\n");
-    let opt = |v: Option<String>| v.map(|v| text(&v)).unwrap_or_else(|| "–".into());
+    let opt = |v: Option<String>| v.map_or_else(|| "–".into(), |v| text(&v));
     for c in r.contract_rows() {
         let classes: Vec<&str> = c.drift_classes.iter().map(|c| c.as_str()).collect();
         let status_differs = c.documented_status.is_some()
@@ -184,7 +184,7 @@ pub fn render(r: &RunReport) -> String {
         if c.is_empty() {
             out.push_str("Nothing changed.\n\n");
         } else {
-            let v = |v: Option<Verdict>| v.map(|v| v.as_str()).unwrap_or("absent");
+            let v = |v: Option<Verdict>| v.map_or("absent", Verdict::as_str);
             for ch in &c.verdict_changes {
                 let _ = writeln!(
                     out,

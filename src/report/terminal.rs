@@ -23,9 +23,7 @@ impl Style {
     pub fn detect() -> Style {
         let colour = std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var("CI")
-                .map(|v| v.is_empty() || v == "false")
-                .unwrap_or(true);
+            && std::env::var("CI").map_or(true, |v| v.is_empty() || v == "false");
         Style { colour }
     }
 
@@ -230,7 +228,7 @@ pub fn baseline_lines(c: &Comparison, style: Style) -> String {
         out.push_str("  nothing changed\n");
         return out;
     }
-    let v = |v: Option<Verdict>| v.map(|v| v.as_str()).unwrap_or("absent");
+    let v = |v: Option<Verdict>| v.map_or("absent", Verdict::as_str);
     for ch in &c.verdict_changes {
         out.push_str(&format!(
             "  verdict  {}: {} -> {}\n",

@@ -151,7 +151,7 @@ impl Hostile {
         self.state.lock().unwrap().rotated_by.clone()
     }
 
-    /// Issues one more live refresh token for the client (as PayU would
+    /// Issues one more live refresh token for the client (as `PayU` would
     /// hand a partner a new one), outside any chain the harness knows.
     pub fn issue(&self) -> String {
         let t = hex(32);
@@ -292,9 +292,9 @@ fn serve(mut s: TcpStream, state: &Mutex<State>, id: &str, secret: &str) {
         Some("refresh_token") => {}
         Some("password") => {
             return if client_ok {
-                oauth_error(&mut s, "400 Bad Request", "invalid_grant")
+                oauth_error(&mut s, "400 Bad Request", "invalid_grant");
             } else {
-                oauth_error(&mut s, "401 Unauthorized", "invalid_client")
+                oauth_error(&mut s, "401 Unauthorized", "invalid_client");
             };
         }
         Some(_) => return oauth_error(&mut s, "400 Bad Request", "unsupported_grant_type"),

@@ -11,7 +11,7 @@ pub mod peer;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_payu-contract");
 
-/// The binary with an explicit environment: no PAYU_*, RUST_LOG or INSTA_*
+/// The binary with an explicit environment: no PAYU_*, `RUST_LOG` or INSTA_*
 /// setting from the host, compare-only snapshots, no colour, and run from
 /// an empty folder of its own, so a developer's `.env` (in the repository
 /// root or anywhere else) cannot change a test. A test that wants a `.env`

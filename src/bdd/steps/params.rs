@@ -29,7 +29,7 @@ pub enum Refresh {
     /// A random refresh token the server never issued.
     InvalidRefreshToken,
     /// A client the server does not know, with a VALID refresh token: with a
-    /// bad token the server would answer invalid_grant first.
+    /// bad token the server would answer `invalid_grant` first.
     InvalidClient,
     /// The refresh token the scenario sent last (a replay).
     UsedRefreshToken,

@@ -268,7 +268,7 @@ fn bare(kind: Bare) -> Result<usize, String> {
 }
 
 fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     if v.is_empty() {
         return f64::NAN;
     }
@@ -276,7 +276,7 @@ fn median(v: &mut [f64]) -> f64 {
     if v.len() % 2 == 1 {
         v[m]
     } else {
-        (v[m - 1] + v[m]) / 2.0
+        f64::midpoint(v[m - 1], v[m])
     }
 }
 
@@ -342,16 +342,15 @@ fn parent(runs: u32, bin: &std::path::Path) -> i32 {
                 return exit::NO_VERDICT;
             }
         };
-        match out
+        if let Some(o) = out
             .lines()
             .find_map(|l| l.strip_prefix("BENCH "))
             .and_then(|l| serde_json::from_str::<One>(l).ok())
         {
-            Some(o) => ones.push(o),
-            None => {
-                eprintln!("error: a measurement printed no result: {out}");
-                return exit::NO_VERDICT;
-            }
+            ones.push(o)
+        } else {
+            eprintln!("error: a measurement printed no result: {out}");
+            return exit::NO_VERDICT;
         }
         // Whole processes, alternating so drift hits both alike.
         for (exe, args, into) in [

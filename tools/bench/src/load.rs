@@ -37,7 +37,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Hard ceilings on anything a flag can ask for.
-const MAX_PHASE: Duration = Duration::from_secs(600);
+const MAX_PHASE: Duration = Duration::from_mins(10);
 const MAX_CHAINS: usize = 4096;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -233,7 +233,7 @@ impl Target {
             .ok_or_else(|| "the fixtures have no public client".to_owned())
     }
 
-    /// The double's resident memory, in KiB: (VmRSS, VmHWM). The child's, or
+    /// The double's resident memory, in KiB: (`VmRSS`, `VmHWM`). The child's, or
     /// this process's when in-process (generator included).
     pub fn rss_kib(&self) -> Option<(u64, u64)> {
         let pid = match &self.child {
@@ -274,7 +274,7 @@ impl Target {
     }
 
     /// A fresh live refresh token for `client`: minted directly in-process,
-    /// else by the password grant (PayU's "Get Token").
+    /// else by the password grant (`PayU`'s "Get Token").
     pub async fn new_chain(&self, conn: &mut Conn) -> Result<String, String> {
         let c = self.client()?;
         if let Some(state) = &self.state {
@@ -777,7 +777,7 @@ pub fn load(args: LoadArgs) -> i32 {
             args.chains,
             target.addr,
             target.rss_label(),
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             humantime::format_duration(duration),
             args.requests.map_or("no".to_owned(), |n| n.to_string()),
             args.rate.map_or("unpaced (closed loop)".to_owned(), |r| format!("paced to {r}/s")),
@@ -821,7 +821,7 @@ pub fn load(args: LoadArgs) -> i32 {
                 )
                 .await;
             chains = c;
-            let n: u64 = stats.hist.iter().map(|h| h.len()).sum();
+            let n: u64 = stats.hist.iter().map(Histogram::len).sum();
             let reconnects: u64 = chains.iter().map(|c| c.conn.reconnects).sum();
             println!(
                 "phase {name}: {n} requests in {:.2} s = {:.0} req/s, {} chains alive, {reconnects} reconnects",
@@ -1404,7 +1404,7 @@ mod tests {
             .await;
             chains = c;
             assert_eq!(stats.unexpected, [0; 3], "{:?}", stats.first_unexpected);
-            let n: u64 = stats.hist.iter().map(|h| h.len()).sum();
+            let n: u64 = stats.hist.iter().map(Histogram::len).sum();
             assert!(n > 0);
         }
         // Rotation: only the chains' newest tokens (plus the 2 seeded) are live.
