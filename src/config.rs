@@ -541,7 +541,7 @@ impl Settings {
         }
         let resource_url = match self.raw("PAYU_RESOURCE_URL") {
             None => None,
-            Some(r) => match url::Url::parse(r.text()) {
+            Some(r) => match Url::parse(r.text()) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
                 _ => {
                     return Err(r.invalid(format!(
@@ -834,7 +834,7 @@ pub struct Config {
     /// A protected resource of the live target (`PAYU_RESOURCE_URL`): where
     /// the rotation scenario uses a new access token to learn whether the
     /// used refresh token dies on first use.
-    pub resource_url: Option<url::Url>,
+    pub resource_url: Option<Url>,
 }
 
 /// One line each: what is wrong, where it came from, and the fix.

@@ -47,7 +47,11 @@ fn new_token_issued(world: &mut ContractWorld) -> Result<(), String> {
 async fn observe_used_token(world: &mut ContractWorld) -> Result<(), String> {
     let r = judged(world)?;
     if !(200..300).contains(&r.status) {
-        return Ok(conclude_mode(world, UsedTokenFate::RevokedAtRefresh));
+        world
+            .record
+            .notes
+            .push(UsedTokenFate::RevokedAtRefresh.note().into());
+        return Ok(());
     }
     let ctx = world.ctx()?;
     let Some(resource) = ctx.resource_url.clone() else {
@@ -105,9 +109,9 @@ async fn observe_used_token(world: &mut ContractWorld) -> Result<(), String> {
             "the used refresh token was still accepted after the new access token was used (rotation-changed): the checks of the refusal that follow do not apply".into(),
         );
     }
-    Ok(conclude_mode(world, UsedTokenFate::RevokedOnFirstUse))
-}
-
-fn conclude_mode(world: &mut ContractWorld, fate: UsedTokenFate) {
-    world.record.notes.push(fate.note().into());
+    world
+        .record
+        .notes
+        .push(UsedTokenFate::RevokedOnFirstUse.note().into());
+    Ok(())
 }
