@@ -348,10 +348,12 @@ fn junit_validates_against_the_common_schema() {
     let probe = Command::new("python3")
         .args(["-c", "import xmlschema"])
         .output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        println!(
-            "note: python3 with xmlschema not found (pip install xmlschema): schema validation skipped, structural checks still run"
-        );
+    if !common::tool_present_or_skip(
+        probe.is_ok_and(|o| o.status.success()),
+        "the JUnit XSD validation (the structural checks still run)",
+        "python3 with xmlschema",
+        "pip install xmlschema; .ci/run does",
+    ) {
         return;
     }
     let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/junit-10.xsd");
@@ -580,7 +582,12 @@ fn html_loads_in_chromium() {
                 .is_ok_and(|o| o.status.success())
         })
     else {
-        println!("note: no chromium on PATH: the browser check is skipped");
+        common::tool_present_or_skip(
+            false,
+            "the HTML report's browser check",
+            "chromium",
+            "apt-get install chromium; .ci/run does",
+        );
         return;
     };
     let r = run("doorkeeper-5.6.6");

@@ -157,3 +157,20 @@ pub fn text(out: &std::process::Output) -> String {
     )
 }
 pub mod hostile;
+
+/// A check that needs a tool the machine lacks: locally one loud line on
+/// the real stderr (not the test harness's captured output) and `false`;
+/// with `CI=true` a failure, because CI installs every tool (`.ci/run`).
+pub fn tool_present_or_skip(present: bool, test: &str, tool: &str, fix: &str) -> bool {
+    if present {
+        return true;
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    assert!(!in_ci, "CI=true: {test} needs {tool} ({fix})");
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {test}, because {tool} is missing; {fix}"
+    );
+    false
+}
