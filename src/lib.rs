@@ -22,7 +22,7 @@
 //! | [`oauth`] | every request the project sends, each saying what it can spend and how the client authenticates |
 //! | [`chain`] | the refresh-token chain of every command that spends a token: write-ahead, probes, the on-disk store ([`chain::store`]) |
 //! | [`contract`] | the checks: expectations, JSON Schema, snapshots, drift classes |
-//! | [`report`] | the run as data and its renderings (terminal, JSON, JUnit, Cucumber, HTML, Markdown), each file written through one redacting writer |
+//! | [`report`] | the run as data and its renderings (terminal, JSON, `JUnit`, Cucumber, HTML, Markdown), each file written through one redacting writer |
 //! | [`mutants`] | what the drift matrix expects of each profile of the double |
 //! | [`onboarding`] | `check-credentials` diagnoses, as pure functions |
 //! | [`assets`] | where the features, schemas and snapshots come from |
