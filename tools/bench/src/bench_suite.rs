@@ -347,7 +347,7 @@ fn parent(runs: u32, bin: &std::path::Path) -> i32 {
             .find_map(|l| l.strip_prefix("BENCH "))
             .and_then(|l| serde_json::from_str::<One>(l).ok())
         {
-            ones.push(o)
+            ones.push(o);
         } else {
             eprintln!("error: a measurement printed no result: {out}");
             return exit::NO_VERDICT;
