@@ -5,14 +5,13 @@
 //! can fail. Locally the test skips loudly without check-jsonschema
 //! (`pip install check-jsonschema`); under CI=true that is a failure.
 
+mod common;
+
+use common::in_ci;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-}
 
 /// `check-jsonschema` as a command, from PATH or as a Python module.
 fn checker() -> Option<Vec<String>> {

@@ -355,9 +355,8 @@ impl SmallDisk {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
             assert!(
-                !ci,
+                !common::in_ci(),
                 "CI=true: a small tmpfs must be mountable for the disk-full test"
             );
             eprintln!(

@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::in_ci;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,10 +20,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const CHECKOUT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
-}
 
 /// The folder `cargo test` builds into (the test binary is in
 /// `<target>/<profile>/deps/`).

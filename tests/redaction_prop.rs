@@ -257,7 +257,7 @@ proptest! {
     #![proptest_config(ProptestConfig {
         cases: 128,
         failure_persistence: None,
-        rng_seed: if std::env::var_os("CI").is_some() {
+        rng_seed: if common::in_ci() {
             proptest::test_runner::RngSeed::Fixed(0x5eed_2026)
         } else {
             ProptestConfig::default().rng_seed

@@ -158,6 +158,12 @@ pub fn text(out: &std::process::Output) -> String {
 }
 pub mod hostile;
 
+/// Whether the tests run in CI (`CI` set, and not empty or `false`): there
+/// every tool is installed (`.ci/run`), so a missing one is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
 /// A check that needs a tool the machine lacks: locally one loud line on
 /// the real stderr (not the test harness's captured output) and `false`;
 /// with `CI=true` a failure, because CI installs every tool (`.ci/run`).
@@ -165,8 +171,7 @@ pub fn tool_present_or_skip(present: bool, test: &str, tool: &str, fix: &str) ->
     if present {
         return true;
     }
-    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
-    assert!(!in_ci, "CI=true: {test} needs {tool} ({fix})");
+    assert!(!in_ci(), "CI=true: {test} needs {tool} ({fix})");
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),

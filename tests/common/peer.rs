@@ -157,7 +157,7 @@ pub fn peer(revocation: Revocation, test: &str) -> Option<&'static Peer> {
     if let Some(why) = AVAILABLE.get_or_init(missing) {
         let fix = "apt-get install ruby-doorkeeper ruby-rails ruby-sqlite3 puma (.ci/run does)";
         assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            !super::in_ci(),
             "{test}: the real Doorkeeper peer is required in CI, but {why}; {fix}"
         );
         // Straight to stderr, past the test harness's capture: a skip that
